@@ -1,0 +1,157 @@
+"""The pipeline, one way each:
+
+    encode: image -> pad -> g_a (x gain) -> checkerboard latent coding -> container -> bytes
+    decode: bytes -> container (validated) -> latent decoding -> g_s (skipping zero channels)
+            -> crop -> image
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import FormatError, ModelMismatchError
+from .format import constants as C
+from .format.container import Header, pack_mask, read_container, write_container
+from .io.images import SourceImage, from_pil, load_image, to_pil
+from .quality import rate_position, resolve_quality
+
+PAD = 64  # g_a downsamples by 16 and h_a by 4 more
+
+
+class Codec:
+    """Keeps a network loaded across many images."""
+
+    def __init__(self, model: str = "student", weights: Path | None = None,
+                 threads: int | None = None):
+        import torch
+
+        from .models.registry import load_model
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.weights = weights
+        self.model_name = model
+        self.model, self.model_id = load_model(model, weights)
+
+    # ---- encode -----------------------------------------------------------------------
+    def encode(self, image: SourceImage | Image.Image | str | Path,
+               quality: float | None = None, preset: str | None = None) -> bytes:
+        import torch
+
+        src = image if isinstance(image, SourceImage) else (
+            from_pil(image) if isinstance(image, Image.Image) else load_image(image))
+        q = resolve_quality(quality, preset)
+        W, H = src.size
+        if W * H > C.MAX_PIXELS or max(W, H) > C.MAX_SIDE:
+            from .errors import ImageError
+
+            raise ImageError(f"image of {W}x{H} pixels is larger than licc supports")
+        model = self.model
+        t = rate_position(q, model.cfg.num_levels)
+        x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float() / 255.0  # [1, 3, H, W]
+        x = _pad(x)
+        with torch.inference_mode():
+            y = model.analyse(x, t)
+            coded = model.latent.compress(y)
+        sections = {
+            C.TAG_HYPER: coded.z_bytes,
+            C.TAG_ANCHOR: coded.anchor_bytes,
+            C.TAG_NONANCHOR: coded.nonanchor_bytes,
+        }
+        if src.alpha is not None:
+            sections[C.TAG_ALPHA] = zlib.compress(src.alpha.tobytes(), 9)
+        header = Header(
+            model_id=self.model_id, model_name=self.model_name, width=W, height=H,
+            mode=src.mode, quality=q, channels=model.cfg.M,
+            channel_mask=pack_mask([bool(a) for a in coded.active]),
+            symbols_crc=coded.symbols_crc,
+        )
+        return write_container(header, sections)
+
+    # ---- decode -----------------------------------------------------------------------
+    def decode(self, data: bytes) -> Image.Image:
+        import torch
+
+        from .latent.checkerboard import CodedLatent
+        from .models.registry import find_model
+
+        header, sections = read_container(data)
+        model = (self.model if header.model_id == self.model_id
+                 else find_model(header.model_id, header.model_name, self.weights))
+        if header.channels != model.cfg.M:
+            raise ModelMismatchError("file's latent channel count does not match its model")
+        Hp, Wp = _padded(header.height), _padded(header.width)
+        coded = CodedLatent(
+            z_shape=(Hp // 64, Wp // 64),
+            active=np.array(header.active_channels, dtype=bool),
+            z_bytes=sections[C.TAG_HYPER],
+            anchor_bytes=sections[C.TAG_ANCHOR],
+            nonanchor_bytes=sections[C.TAG_NONANCHOR],
+            symbols_crc=header.symbols_crc,
+        )
+        alpha = None
+        if header.mode.endswith("A"):
+            alpha = _decode_alpha(sections.get(C.TAG_ALPHA), header)
+        t = rate_position(header.quality, model.cfg.num_levels)
+        with torch.inference_mode():
+            y_hat = model.latent.decompress(coded, (Hp // 16, Wp // 16))
+            active = torch.from_numpy(coded.active)
+            x_hat = model.synthesize(y_hat, t, active if active.any() else None)
+        x_hat = x_hat[0, :, : header.height, : header.width].clamp(0, 1)
+        rgb = (x_hat * 255).round().byte().permute(1, 2, 0).contiguous().numpy()
+        return to_pil(rgb, alpha, header.mode)
+
+
+def _padded(n: int) -> int:
+    return (n + PAD - 1) // PAD * PAD
+
+
+def _pad(x):
+    """Replicate-pad [1, 3, H, W] up to multiples of 64 (edges cost fewer bits than zeros)."""
+    import torch.nn.functional as F
+
+    H, W = x.shape[2:]
+    ph, pw = _padded(H) - H, _padded(W) - W
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x
+
+
+def _decode_alpha(payload: bytes | None, header: Header) -> np.ndarray:
+    if payload is None:
+        raise FormatError("file declares an alpha channel but has no alpha section")
+    n = header.width * header.height
+    d = zlib.decompressobj()
+    try:
+        raw = d.decompress(payload, n + 1)
+    except zlib.error:
+        raise FormatError("alpha section is corrupted") from None
+    if len(raw) != n or d.unconsumed_tail:
+        raise FormatError("alpha section has the wrong size")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(header.height, header.width)
+
+
+# ---- module-level convenience API ------------------------------------------------------
+_codecs: dict[tuple, Codec] = {}
+
+
+def _codec(model: str = "student") -> Codec:
+    key = (model,)
+    if key not in _codecs:
+        _codecs[key] = Codec(model)
+    return _codecs[key]
+
+
+def encode(image, quality: float | None = None, preset: str | None = None,
+           model: str = "student") -> bytes:
+    """Encode a Pillow image, a path or a SourceImage to .licc bytes."""
+    return _codec(model).encode(image, quality=quality, preset=preset)
+
+
+def decode(data: bytes) -> Image.Image:
+    """Decode .licc bytes to a Pillow image (the model is found from the header)."""
+    return _codec().decode(data)

@@ -1,0 +1,97 @@
+"""Pillow in, Pillow out: normalise any input image to 8-bit RGB (+ optional alpha) for the
+network, and rebuild the user's mode on the way back.
+
+Mode handling: RGB as is; L/1/P/CMYK/YCbCr... converted (grey stays grey on decode); 16-bit
+and 32-bit greys reduced to 8 bits with a warning; alpha (RGBA, LA, PA, P with transparency)
+kept losslessly in its own section.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ImageError
+
+
+@dataclass
+class SourceImage:
+    rgb: np.ndarray  # [H, W, 3] uint8
+    alpha: np.ndarray | None  # [H, W] uint8, or None
+    mode: str  # "RGB", "L", "RGBA" or "LA": what decode gives back
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def _reduce_high_bit_depth(im: Image.Image) -> Image.Image:
+    warnings.warn(f"input has {im.mode} samples; reducing to 8 bits per sample", stacklevel=3)
+    arr = np.asarray(im)
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N") and arr.max(initial=0) <= 65535:
+        arr8 = (arr.astype(np.uint32) >> 8).astype(np.uint8) if arr.max(initial=0) > 255 \
+            else arr.astype(np.uint8)
+    else:  # "F" or I beyond 16 bits: scale to the full 8-bit range
+        a = arr.astype(np.float64)
+        lo, hi = float(a.min(initial=0)), float(a.max(initial=0))
+        arr8 = np.zeros(a.shape, np.uint8) if hi <= lo else \
+            np.round((a - lo) / (hi - lo) * 255).astype(np.uint8)
+    return Image.fromarray(arr8, "L")
+
+
+def from_pil(im: Image.Image) -> SourceImage:
+    """Normalise a Pillow image (any mode) for coding."""
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        im = _reduce_high_bit_depth(im)
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        im.mode == "P" and "transparency" in im.info)
+    grey = im.mode in ("L", "1", "LA", "La") or (
+        im.mode == "P" and _palette_is_grey(im))
+    alpha = None
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        alpha = np.asarray(rgba)[:, :, 3].copy()
+        rgb = np.asarray(rgba.convert("RGB"))
+    else:
+        rgb = np.asarray(im.convert("RGB"))
+    mode = ("L" if grey else "RGB") + ("A" if has_alpha else "")
+    return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), alpha, mode)
+
+
+def _palette_is_grey(im: Image.Image) -> bool:
+    pal = im.getpalette() or []
+    return all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3))
+
+
+def load_image(path_or_file) -> SourceImage:
+    """Read an image file; raises ImageError with a message naming the problem."""
+    try:
+        with Image.open(path_or_file) as im:
+            im.load()
+            if getattr(im, "n_frames", 1) > 1:
+                warnings.warn("input has several frames; coding the first", stacklevel=2)
+            from PIL import ImageOps
+
+            im = ImageOps.exif_transpose(im) or im
+            return from_pil(im)
+    except FileNotFoundError:
+        raise ImageError(f"{path_or_file}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path_or_file}: is a directory") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path_or_file}: not a recognised image file") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{path_or_file}: cannot read image ({exc})") from None
+
+
+def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, mode: str) -> Image.Image:
+    """Rebuild the user's image from decoded RGB (+ alpha)."""
+    im = Image.fromarray(rgb, "RGB")
+    if mode.startswith("L"):
+        im = im.convert("L")
+    if alpha is not None and mode.endswith("A"):
+        im.putalpha(Image.fromarray(alpha, "L"))
+    return im

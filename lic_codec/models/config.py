@@ -1,0 +1,48 @@
+"""Architecture descriptions. A config is stored inside every checkpoint and weights file
+so a network can be rebuilt exactly from the file alone (as nanoGPT does)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+# CompressAI's eight MSE lambdas for qualities 1..8 (loss = lambda * 255^2 * MSE + bpp).
+# One variable-rate network is trained over the whole range; quality interpolates between them.
+DEFAULT_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a network. ``arch`` selects the transforms."""
+
+    arch: str = "student"
+    N: int = 64  # width of the analysis/synthesis transforms
+    M: int = 128  # latent channels
+    Nh: int = 64  # width of the hyperprior transforms
+    lambdas: tuple[float, ...] = field(default=DEFAULT_LAMBDAS)
+    # teacher-only knobs (ignored by the student)
+    res_blocks: int = 0
+    attn_heads: int = 4
+    attn_window: int = 8
+    deformable: bool = False
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.lambdas)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lambdas"] = list(self.lambdas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        d = dict(d)
+        d["lambdas"] = tuple(d.get("lambdas", DEFAULT_LAMBDAS))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+STUDENT = ModelConfig(arch="student", N=64, M=128, Nh=64)
+TEACHER = ModelConfig(arch="teacher", N=128, M=192, Nh=128, res_blocks=1, deformable=True)

@@ -1,0 +1,89 @@
+"""Building blocks shared by the student and the teacher transforms.
+
+Plain convolutions, GDN and residual blocks come from CompressAI; the two blocks the seed
+papers add for the teacher (Swin-V2-style window attention and the deformable residual
+module of Fu et al.) are defined here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from compressai.layers import GDN, ResidualBlock
+from compressai.models.utils import conv, deconv
+
+__all__ = ["GDN", "ResidualBlock", "conv", "deconv", "WindowAttentionV2", "DeformableResidual"]
+
+
+class WindowAttentionV2(nn.Module):
+    """Swin-Transformer-V2 style block on non-overlapping windows (Liu et al., CVPR 2022).
+
+    Cosine attention with a learned per-head temperature, and a continuous relative position
+    bias produced by a small MLP from log-spaced relative coordinates, so the block works for
+    any window size. Residual post-norm as in V2. Input and output: [B, C, H, W].
+    """
+
+    def __init__(self, dim: int, heads: int = 4, window: int = 8, mlp_ratio: float = 2.0):
+        super().__init__()
+        self.dim, self.heads, self.window = dim, heads, window
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones(heads, 1, 1)))
+        self.cpb = nn.Sequential(nn.Linear(2, 256), nn.ReLU(inplace=True), nn.Linear(256, heads))
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        coords = torch.stack(
+            torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+        ).flatten(1)  # [2, w*w]
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).float()  # [w*w, w*w, 2]
+        rel = rel / max(window - 1, 1) * 8
+        rel = torch.sign(rel) * torch.log2(rel.abs() + 1.0) / math.log2(8)
+        self.register_buffer("rel_coords", rel, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        w = self.window
+        ph, pw = (-H) % w, (-W) % w
+        t = F.pad(x, (0, pw, 0, ph)) if ph or pw else x
+        Hp, Wp = t.shape[2], t.shape[3]
+        # [B, C, Hp, Wp] -> [B * nWin, w*w, C]
+        t = t.view(B, C, Hp // w, w, Wp // w, w).permute(0, 2, 4, 3, 5, 1).reshape(-1, w * w, C)
+        qkv = self.qkv(t).reshape(t.shape[0], w * w, 3, self.heads, C // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B*nWin, heads, w*w, C/heads]
+        attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+        attn = attn * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+        bias = 16 * torch.sigmoid(self.cpb(self.rel_coords)).permute(2, 0, 1)  # [heads, n, n]
+        attn = (attn + bias.unsqueeze(0)).softmax(dim=-1)
+        out = (attn @ v).transpose(1, 2).reshape(t.shape[0], w * w, C)
+        t = t + self.norm1(self.proj(out))
+        t = t + self.norm2(self.mlp(t))
+        # [B * nWin, w*w, C] -> [B, C, Hp, Wp]
+        t = t.view(B, Hp // w, Wp // w, w, w, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, Hp, Wp)
+        return t[:, :, :H, :W].contiguous()
+
+
+class DeformableResidual(nn.Module):
+    """Deformable residual module (Fu et al., TIP 2024): a 3x3 deformable convolution whose
+    sampling offsets are predicted from the input, then a 3x3 convolution, plus the skip.
+    Offsets start at zero so the block begins as an ordinary residual block."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        from torchvision.ops import DeformConv2d
+
+        self.offset = nn.Conv2d(ch, 2 * 9, 3, padding=1)
+        nn.init.zeros_(self.offset.weight)
+        nn.init.zeros_(self.offset.bias)
+        self.dconv = DeformConv2d(ch, ch, 3, padding=1)
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+        self.act = nn.LeakyReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        offsets = self.offset(x).float()
+        out = self.act(self.dconv(x.float(), offsets).to(x.dtype))
+        return x + self.conv(out)

@@ -1,0 +1,57 @@
+"""Analysis (g_a) and synthesis (g_s) transforms of the student and the teacher.
+
+Both map an image [B, 3, H, W] to a latent [B, M, H/16, W/16] and back. The first layer of
+every g_s is a transposed convolution over the M latent channels, so the decoder can drop the
+channels the encoder found all-zero by slicing that layer's weights.
+"""
+
+from __future__ import annotations
+
+import torch.nn as nn
+
+from .config import ModelConfig
+from .layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2, conv, deconv
+
+
+def student_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """Four stride-2 convolutions with GDN (Balle et al. 2018) at small width: fast on a CPU."""
+    N, M = cfg.N, cfg.M
+    g_a = nn.Sequential(
+        conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M)
+    )
+    g_s = nn.Sequential(
+        deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
+        deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+    )
+    return g_a, g_s
+
+
+def teacher_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
+    """Wider transforms with the seed papers' additions: a deformable residual module at full
+    feature resolution, residual blocks, and window attention where the maps are small
+    (1/8 and 1/16 of the image), which keeps the attention affordable on a CPU."""
+    N, M, R = cfg.N, cfg.M, cfg.res_blocks
+
+    def res(ch: int) -> list[nn.Module]:
+        return [ResidualBlock(ch, ch) for _ in range(R)]
+
+    def attn(ch: int) -> WindowAttentionV2:
+        return WindowAttentionV2(ch, heads=cfg.attn_heads, window=cfg.attn_window)
+
+    first = [DeformableResidual(N)] if cfg.deformable else res(N)
+    g_a = nn.Sequential(
+        conv(3, N), GDN(N), *first,
+        conv(N, N), GDN(N), *res(N),
+        conv(N, N), GDN(N), attn(N),
+        conv(N, M), attn(M),
+    )
+    g_s = nn.Sequential(
+        deconv(M, N), attn(N), GDN(N, inverse=True),
+        deconv(N, N), *res(N), GDN(N, inverse=True),
+        deconv(N, N), *res(N), GDN(N, inverse=True),
+        deconv(N, 3),
+    )
+    return g_a, g_s
+
+
+TRANSFORMS = {"student": student_transforms, "teacher": teacher_transforms}

@@ -1,0 +1,146 @@
+"""Rate-distortion training on CPU, resumable across sessions.
+
+    python -m lic_codec.train rd --arch student --run runs/student
+
+reads top to bottom: arguments, data, model (new or resumed), learning rate, loop. A run
+directory holds one checkpoint (``ckpt.pt``, overwritten) and one log (``log.tsv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import torch
+
+from ..models.config import ModelConfig, STUDENT, TEACHER
+from ..models.lic import LicModel
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import CropDataset
+from .losses import rate_distortion
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m lic_codec.train")
+    ap.add_argument("mode", choices=["rd"], help="rd: rate-distortion training of one network")
+    ap.add_argument("--arch", choices=["student", "teacher"], default="student")
+    ap.add_argument("--run", required=True, help="run directory (checkpoint + log)")
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--steps", type=int, default=1_000_000, help="stop at this step")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--patch", type=int, default=128, help="crop side, a multiple of 64")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--lr-decay-at", type=int, nargs="*", default=[],
+                    help="steps at which the learning rate is divided by 10")
+    ap.add_argument("--l1", type=float, default=0.01, help="weight of the latent L1 penalty")
+    ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--fp32", action="store_true", help="disable bf16 autocast")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--stop-after-minutes", type=float, default=0, help="0 = no limit")
+    return ap.parse_args(argv)
+
+
+def learning_rate(step: int, base: float, decay_at: list[int]) -> float:
+    """Short linear warm-up, then step decays (x0.1) at the given steps."""
+    warm = min(1.0, (step + 1) / 500)
+    return base * warm * 0.1 ** sum(step >= s for s in decay_at)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    run = Path(args.run)
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt_path, log_path = run / "ckpt.pt", run / "log.tsv"
+
+    state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    cfg = ModelConfig.from_dict(state["config"]) if state else (
+        STUDENT if args.arch == "student" else TEACHER)
+    model = LicModel(cfg).to(memory_format=torch.channels_last)
+    aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    opt = torch.optim.Adam(main_params, lr=args.lr)
+    aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
+    step, wall = 0, 0.0
+    seed = args.seed
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        aux_opt.load_state_dict(state["aux_optimizer"])
+        step, wall, seed = state["step"], state["wall_seconds"], state["seed"]
+        print(f"resumed {ckpt_path} at step {step} ({wall / 3600:.2f} h)")
+    print(f"{cfg.arch}: {model.param_count() / 1e6:.2f} M parameters")
+
+    data = CropDataset(args.data, args.patch)
+    print(f"{len(data)} training images from {args.data}")
+    new_log = not log_path.exists()
+    log = open(log_path, "a", buffering=1)
+    if new_log:
+        log.write("step\tloss\tbpp\tpsnr\tl1\tlr\twall_s\n")
+
+    def checkpoint():
+        save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args))
+
+    stop = []  # SIGTERM/SIGINT: finish the step, save, exit
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
+
+    t_start, t_ckpt = time.time(), time.time()
+    wall0 = wall
+    acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "l1": 0.0}
+    n_acc = 0
+    K = cfg.num_levels
+    model.train()
+    while step < args.steps:
+        lr = learning_rate(step, args.lr, args.lr_decay_at)
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        x = data.batch(args.batch, seed, step).to(memory_format=torch.channels_last)
+        torch.manual_seed(seed * 1_000_003 + step)  # rate positions and quantization noise
+        t = torch.rand(args.batch) * (K - 1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not args.fp32):
+            out = model(x, t)
+        terms = rate_distortion(out, x, model.lmbda(t), args.l1)
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        if args.clip:
+            torch.nn.utils.clip_grad_norm_(main_params, args.clip)
+        opt.step()
+        aux_opt.zero_grad(set_to_none=True)
+        model.latent.entropy_bottleneck.loss().backward()
+        aux_opt.step()
+        step += 1
+        wall = wall0 + time.time() - t_start
+
+        if not math.isfinite(terms["loss"].item()):
+            raise SystemExit(f"non-finite loss at step {step}; not saving")
+        for k in acc:
+            acc[k] += terms[k].item()
+        n_acc += 1
+        if step % args.log_every == 0:
+            a = {k: v / n_acc for k, v in acc.items()}
+            log.write(f"{step}\t{a['loss']:.4f}\t{a['bpp']:.4f}\t{a['psnr']:.3f}\t"
+                      f"{a['l1']:.4f}\t{lr:.2e}\t{wall:.0f}\n")
+            acc = dict.fromkeys(acc, 0.0)
+            n_acc = 0
+        if time.time() - t_ckpt > args.ckpt_minutes * 60:
+            checkpoint()
+            t_ckpt = time.time()
+        if stop or (args.stop_after_minutes
+                    and time.time() - t_start > args.stop_after_minutes * 60):
+            break
+    checkpoint()
+    print(f"stopped at step {step}, {wall / 3600:.2f} h in total")
+
+
+if __name__ == "__main__":
+    main()

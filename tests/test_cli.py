@@ -1,0 +1,138 @@
+"""The command line through click's CliRunner: exit codes, messages, and output files that
+are either complete or absent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import crop
+
+from lic_codec.cli import main
+
+
+@pytest.fixture()
+def run(use_tiny):
+    def _run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+    return _run
+
+
+@pytest.fixture()
+def png(tmp_path, photo) -> Path:
+    p = tmp_path / "in.png"
+    crop(photo, 70, 50).save(p)
+    return p
+
+
+def listing(d: Path) -> set[str]:
+    return {p.name for p in d.iterdir()}
+
+
+def test_encode_decode_info(run, png, tmp_path):
+    r = run("encode", png, tmp_path / "a.licc", "-q", 70)
+    assert r.exit_code == 0, r.output
+    r = run("decode", tmp_path / "a.licc", tmp_path / "a.png")
+    assert r.exit_code == 0, r.output
+    from PIL import Image
+
+    assert Image.open(tmp_path / "a.png").size == (70, 50)
+    r = run("info", tmp_path / "a.licc", "--json")
+    assert r.exit_code == 0
+    d = json.loads(r.output)
+    assert (d["width"], d["height"], d["quality"], d["model"]) == (70, 50, 70.0, "student")
+    assert d["bytes"] == (tmp_path / "a.licc").stat().st_size
+    r = run("info", tmp_path / "a.licc")
+    assert "70x50 RGB" in r.output and "skipped" in r.output
+
+
+def test_preset(run, png, tmp_path):
+    assert run("encode", png, tmp_path / "p.licc", "--preset", "low").exit_code == 0
+    r = run("info", tmp_path / "p.licc", "--json")
+    assert json.loads(r.output)["quality"] == 25.0
+
+
+def test_existing_output_needs_force(run, png, tmp_path):
+    out = tmp_path / "a.licc"
+    out.write_bytes(b"precious")
+    r = run("encode", png, out)
+    assert r.exit_code == 1 and "already exists" in r.output and "--force" in r.output
+    assert out.read_bytes() == b"precious"
+    assert run("encode", png, out, "-f").exit_code == 0
+    assert out.read_bytes()[:4] == b"LICC"
+
+
+def test_writing_onto_input_is_refused(run, png):
+    before = png.read_bytes()
+    r = run("encode", png, png, "--force")
+    assert r.exit_code == 1 and "overwrite the input" in r.output
+    assert png.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not an image", b"\x89PNG\r\n\x1a\n broken"])
+def test_non_image_input(run, tmp_path, content):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    r = run("encode", bad, tmp_path / "out.licc")
+    assert r.exit_code == 1
+    assert r.output.startswith("licc: error:") and len(r.output.strip().splitlines()) == 1
+    assert "Traceback" not in r.output
+    assert listing(tmp_path) == {"bad.png"}
+
+
+def test_missing_input(run, tmp_path):
+    r = run("decode", tmp_path / "nope.licc", tmp_path / "o.png")
+    assert r.exit_code == 1 and "no such file" in r.output
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "magic", "empty"])
+def test_corrupt_file_leaves_no_output(run, png, tmp_path, damage):
+    assert run("encode", png, tmp_path / "a.licc").exit_code == 0
+    data = bytearray((tmp_path / "a.licc").read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        data[-3] ^= 0x40
+    elif damage == "magic":
+        data[:4] = b"RIFF"
+    else:
+        data = bytearray()
+    (tmp_path / "a.licc").write_bytes(bytes(data))
+    before = listing(tmp_path)
+    r = run("decode", tmp_path / "a.licc", tmp_path / "out.png")
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("licc: error:") and "Traceback" not in r.output
+    assert listing(tmp_path) == before
+
+
+def test_file_from_other_weights(run, png, tmp_path, tiny_weights, other_weights):
+    env_other = {"LICC_WEIGHTS_DIR": str(other_weights)}
+    r = CliRunner().invoke(main, ["encode", str(png), str(tmp_path / "o.licc")], env=env_other)
+    assert r.exit_code == 0, r.output
+    r = run("decode", tmp_path / "o.licc", tmp_path / "o.png")
+    assert r.exit_code == 1 and "not installed" in r.output
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("args", [["encode", "x.png", "y.licc", "-q", "101"],
+                                  ["encode", "x.png", "y.licc", "--preset", "ultra"],
+                                  ["encode", "x.png"],
+                                  ["frobnicate"]])
+def test_usage_errors_exit_2(run, args):
+    assert run(*args).exit_code == 2
+
+
+def test_unknown_output_extension(run, png, tmp_path):
+    assert run("encode", png, tmp_path / "a.licc").exit_code == 0
+    r = run("decode", tmp_path / "a.licc", tmp_path / "a.xyz")
+    assert r.exit_code == 1 and "extension" in r.output
+
+
+def test_help_lists_presets_and_default():
+    r = CliRunner().invoke(main, ["encode", "--help"])
+    assert r.exit_code == 0
+    for name in ("tiny", "low", "medium", "high", "max", "Default 50"):
+        assert name in r.output
