@@ -15,15 +15,23 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def make_tiny_weights(directory: Path, seed: int, name: str = "student") -> Path:
+TINY = dict(arch="student", N=16, M=24, Nh=16)
+
+
+def tiny_model(seed: int):
+    """A small trainable network with seeded random weights, in eval mode."""
     from lic_codec.models.config import ModelConfig
     from lic_codec.models.lic import LicModel
-    from lic_codec.train.export import export_model
 
     torch.manual_seed(seed)
-    model = LicModel(ModelConfig(arch="student", N=16, M=24, Nh=16)).eval()
+    return LicModel(ModelConfig(**TINY)).eval()
+
+
+def make_tiny_weights(directory: Path, seed: int, name: str = "student") -> Path:
+    from lic_codec.train.export import export_model
+
     path = directory / f"{name}.pt"
-    export_model(model, path)
+    export_model(tiny_model(seed), path)
     return path
 
 

@@ -73,3 +73,42 @@ def test_training_resumes_exactly(tmp_path):
     # Adam's moments are stored in bfloat16, so the resumed steps agree closely, not exactly
     for ra, rb in zip(rows_a[2:], rows_b[2:]):
         assert abs(float(ra[1]) - float(rb[1])) <= 0.01 * abs(float(ra[1]))
+
+
+def test_gdn_matches_compressai():
+    """Our GDN (used so coding never imports CompressAI) computes what CompressAI's does and
+    loads its parameters."""
+    from compressai.layers import GDN as RefGDN
+
+    from lic_codec.models.layers import GDN
+
+    torch.manual_seed(0)
+    for inverse in (False, True):
+        ref = RefGDN(8, inverse=inverse)
+        with torch.no_grad():
+            ref.beta.uniform_(0.5, 2)
+            ref.gamma.uniform_(0, 0.5)
+        ours = GDN(8, inverse=inverse)
+        ours.load_state_dict({k: v for k, v in ref.state_dict().items() if "_reparam" not in k})
+        x = torch.randn(2, 8, 5, 7)
+        assert torch.allclose(ours(x), ref(x), atol=1e-6)
+
+
+def test_coding_path_does_not_import_compressai(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import make_tiny_weights
+
+    make_tiny_weights(tmp_path, seed=0)
+    code = (
+        "import sys, numpy as np\n"
+        "from PIL import Image\n"
+        "from lic_codec.codec import Codec\n"
+        f"c = Codec(weights=__import__('pathlib').Path({str(tmp_path)!r}))\n"
+        "im = Image.fromarray((np.arange(48*40*3) % 251).astype('uint8').reshape(40, 48, 3))\n"
+        "c.decode(c.encode(im))\n"
+        "assert 'compressai' not in sys.modules, 'compressai was imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

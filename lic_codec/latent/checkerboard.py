@@ -22,13 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-from compressai.layers import CheckerboardMaskedConv2d
-from compressai.models.utils import conv, deconv
-from compressai.ops import quantize_ste
 
 from ..entropy import rans
 from ..entropy.tables import TableSet
+from ..models.layers import CheckerboardMaskedConv2d, conv, deconv, quantize_ste
 
 # CompressAI's default scale table: 64 scales from 0.11 to 256, log-spaced.
 SCALE_TABLE = torch.exp(torch.linspace(np.log(0.11), np.log(256.0), 64))
@@ -55,9 +52,13 @@ class CodedLatent:
 
 
 class CheckerboardHyperprior(nn.Module):
-    def __init__(self, M: int, Nh: int):
+    """With ``trainable=True`` it also owns CompressAI's entropy models, which give the
+    likelihoods for training and the CDF tables at export; coding needs neither (the tables
+    and the hyper-latent medians come from the weights file)."""
+
+    def __init__(self, M: int, Nh: int, trainable: bool = True):
         super().__init__()
-        self.M = M
+        self.M, self.Nh = M, Nh
         self.h_a = nn.Sequential(
             conv(M, Nh, 3, 1), nn.LeakyReLU(inplace=True),
             conv(Nh, Nh, 5, 2), nn.LeakyReLU(inplace=True),
@@ -79,8 +80,12 @@ class CheckerboardHyperprior(nn.Module):
             nn.Conv2d(3 * M, 2 * M, 1), nn.LeakyReLU(inplace=True),
             nn.Conv2d(2 * M, 2 * M, 1),
         )
-        self.entropy_bottleneck = EntropyBottleneck(Nh)
-        self.gaussian_conditional = GaussianConditional(SCALE_TABLE.tolist())
+        self.register_buffer("z_medians", torch.zeros(Nh))
+        if trainable:
+            from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+
+            self.entropy_bottleneck = EntropyBottleneck(Nh)
+            self.gaussian_conditional = GaussianConditional(SCALE_TABLE.tolist())
         self.z_tables: TableSet | None = None
         self.y_tables: TableSet | None = None
 
@@ -111,10 +116,12 @@ class CheckerboardHyperprior(nn.Module):
 
     # ---- tables -----------------------------------------------------------------------
     def build_tables(self) -> None:
-        """Compute the integer tables from the current weights (done once, at export)."""
+        """Compute the integer tables and the medians from the current weights (done once,
+        at export)."""
         eb, gc = self.entropy_bottleneck, self.gaussian_conditional
         eb.update(force=True)
         gc.update_scale_table(SCALE_TABLE, force=True)
+        self.z_medians.copy_(eb.quantiles[:, 0, 1].detach())
         self.z_tables = TableSet.from_compressai(eb._quantized_cdf, eb._cdf_length, eb._offset)
         self.y_tables = TableSet.from_compressai(gc._quantized_cdf, gc._cdf_length, gc._offset)
 
@@ -127,7 +134,7 @@ class CheckerboardHyperprior(nn.Module):
         return np.searchsorted(table[:-1], s, side="left").astype(np.int64)
 
     def _z_medians(self) -> torch.Tensor:
-        return self.entropy_bottleneck.quantiles[:, 0, 1].detach().view(1, -1, 1, 1)
+        return self.z_medians.view(1, -1, 1, 1)
 
     # ---- coding -----------------------------------------------------------------------
     @torch.no_grad()
@@ -171,7 +178,7 @@ class CheckerboardHyperprior(nn.Module):
 
         assert self.z_tables is not None and self.y_tables is not None, "tables not built"
         zh, zw = coded.z_shape
-        C = self.entropy_bottleneck.channels
+        C = self.Nh
         z_idx = np.broadcast_to(np.arange(C)[:, None, None], (C, zh, zw))
         z_sym = rans.decode(coded.z_bytes, z_idx, rans.model_cache(self.z_tables))
         z_sym_t = torch.from_numpy(z_sym.astype(np.float32)).view(1, C, zh, zw)

@@ -1,8 +1,9 @@
 """Building blocks shared by the student and the teacher transforms.
 
-Plain convolutions, GDN and residual blocks come from CompressAI; the two blocks the seed
-papers add for the teacher (Swin-V2-style window attention and the deformable residual
-module of Fu et al.) are defined here.
+GDN, the checkerboard-masked convolution and the conv helpers compute exactly what
+CompressAI's versions compute (and load the same parameters), but are defined here so that
+coding an image never imports CompressAI, whose package import costs seconds (it pulls in
+datasets, torch_geometric and pandas). CompressAI is used for training only.
 """
 
 from __future__ import annotations
@@ -12,10 +13,97 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from compressai.layers import GDN, ResidualBlock
-from compressai.models.utils import conv, deconv
 
-__all__ = ["GDN", "ResidualBlock", "conv", "deconv", "WindowAttentionV2", "DeformableResidual"]
+__all__ = [
+    "GDN", "ResidualBlock", "CheckerboardMaskedConv2d", "conv", "deconv", "quantize_ste",
+    "WindowAttentionV2", "DeformableResidual",
+]
+
+
+def conv(cin: int, cout: int, kernel_size: int = 5, stride: int = 2) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=kernel_size // 2)
+
+
+def deconv(cin: int, cout: int, kernel_size: int = 5, stride: int = 2) -> nn.ConvTranspose2d:
+    return nn.ConvTranspose2d(cin, cout, kernel_size, stride=stride,
+                              output_padding=stride - 1, padding=kernel_size // 2)
+
+
+def quantize_ste(x: torch.Tensor) -> torch.Tensor:
+    """Round in the forward pass, identity gradient in the backward pass."""
+    return (torch.round(x) - x).detach() + x
+
+
+class _LowerBound(torch.autograd.Function):
+    """max(x, bound), letting gradients through where they push x up (Balle's trick)."""
+
+    @staticmethod
+    def forward(ctx, x, bound: float):
+        ctx.save_for_backward(x)
+        ctx.bound = bound
+        return x.clamp_min(bound)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        passes = (x >= ctx.bound) | (grad < 0)
+        return passes.to(grad.dtype) * grad, None
+
+
+class GDN(nn.Module):
+    """Generalized divisive normalization (Balle et al. 2016):
+    y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2), or x_i * sqrt(...) when inverse.
+
+    beta and gamma are stored reparametrized (sqrt with a pedestal), as in CompressAI."""
+
+    _OFFSET = 2.0**-18
+
+    def __init__(self, channels: int, inverse: bool = False, beta_min: float = 1e-6,
+                 gamma_init: float = 0.1):
+        super().__init__()
+        self.inverse = inverse
+        ped = self._OFFSET**2
+        self._pedestal = ped
+        self._beta_bound = (beta_min + ped) ** 0.5
+        self._gamma_bound = ped**0.5
+        self.beta = nn.Parameter(torch.sqrt(torch.ones(channels) + ped))
+        self.gamma = nn.Parameter(torch.sqrt(gamma_init * torch.eye(channels) + ped))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        C = x.shape[1]
+        beta = _LowerBound.apply(self.beta, self._beta_bound) ** 2 - self._pedestal
+        gamma = _LowerBound.apply(self.gamma, self._gamma_bound) ** 2 - self._pedestal
+        norm = F.conv2d(x * x, gamma.reshape(C, C, 1, 1).to(x.dtype), beta.to(x.dtype))
+        return x * (torch.sqrt(norm) if self.inverse else torch.rsqrt(norm))
+
+
+class CheckerboardMaskedConv2d(nn.Conv2d):
+    """Convolution that sees only the positions of the other checkerboard colour: with
+    anchors at (row + col) even, a non-anchor output reads only anchor inputs
+    (He et al., CVPR 2021)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mask = torch.ones_like(self.weight.data)
+        mask[:, :, 0::2, 0::2] = 0
+        mask[:, :, 1::2, 1::2] = 0
+        self.register_buffer("mask", mask, persistent=False)  # rebuilt, not stored
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, self.weight * self.mask, self.bias)
+
+
+class ResidualBlock(nn.Module):
+    """3x3 conv, LeakyReLU, 3x3 conv, LeakyReLU, plus the input."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.act = nn.LeakyReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.act(self.conv2(self.act(self.conv1(x))))
 
 
 class WindowAttentionV2(nn.Module):

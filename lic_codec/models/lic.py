@@ -20,11 +20,11 @@ from .transforms import TRANSFORMS
 
 
 class LicModel(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, trainable: bool = True):
         super().__init__()
         self.cfg = cfg
         self.g_a, self.g_s = TRANSFORMS[cfg.arch](cfg)
-        self.latent = CheckerboardHyperprior(cfg.M, cfg.Nh)
+        self.latent = CheckerboardHyperprior(cfg.M, cfg.Nh, trainable)
         lam = torch.tensor(cfg.lambdas, dtype=torch.float64)
         # MSE-optimal step size scales like lambda^-1/2: start the gains there.
         init = 0.5 * torch.log(lam / lam.log().mean().exp()).float()
@@ -82,6 +82,21 @@ class LicModel(nn.Module):
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def inference_state(state: dict) -> dict:
+    """The part of a state dict that coding needs (no CompressAI entropy-model internals)."""
+    return {k: v for k, v in state.items()
+            if not k.startswith(("latent.entropy_bottleneck.", "latent.gaussian_conditional."))}
+
+
+def upgrade_state(state: dict) -> dict:
+    """Accept checkpoints written with CompressAI's GDN (extra reparametrization buffers)."""
+    state = {k: v for k, v in state.items()
+             if "_reparam." not in k and not k.endswith("context.mask")}
+    if "latent.z_medians" not in state and "latent.entropy_bottleneck.quantiles" in state:
+        state["latent.z_medians"] = state["latent.entropy_bottleneck.quantiles"][:, 0, 1].clone()
+    return state
 
 
 def bits_per_pixel(likelihoods: dict, num_pixels: int) -> torch.Tensor:

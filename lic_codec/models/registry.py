@@ -56,8 +56,8 @@ def _load(path_str: str, mtime: float):
 
     path = Path(path_str)
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    model = LicModel(ModelConfig.from_dict(blob["config"]))
-    model.load_state_dict({k: v.float() for k, v in blob["model"].items()}, strict=False)
+    model = LicModel(ModelConfig.from_dict(blob["config"]), trainable=False)
+    model.load_state_dict({k: v.float() for k, v in blob["model"].items()})
     arrays = {k: v.numpy() for k, v in blob["tables"].items()}
     model.latent.z_tables = TableSet.from_arrays(arrays, "z")
     model.latent.y_tables = TableSet.from_arrays(arrays, "y")

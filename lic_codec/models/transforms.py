@@ -33,7 +33,7 @@ def teacher_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     N, M, R = cfg.N, cfg.M, cfg.res_blocks
 
     def res(ch: int) -> list[nn.Module]:
-        return [ResidualBlock(ch, ch) for _ in range(R)]
+        return [ResidualBlock(ch) for _ in range(R)]
 
     def attn(ch: int) -> WindowAttentionV2:
         return WindowAttentionV2(ch, heads=cfg.attn_heads, window=cfg.attn_window)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..models.config import ModelConfig, STUDENT, TEACHER
-from ..models.lic import LicModel
+from ..models.lic import LicModel, upgrade_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import CropDataset
 from .losses import rate_distortion
@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     step, wall = 0, 0.0
     seed = args.seed
     if state:
-        model.load_state_dict(state["model"])
+        model.load_state_dict(upgrade_state(state["model"]))
         opt.load_state_dict(state["optimizer"])
         aux_opt.load_state_dict(state["aux_optimizer"])
         step, wall, seed = state["step"], state["wall_seconds"], state["seed"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..models.config import ModelConfig
-from ..models.lic import LicModel
+from ..models.lic import LicModel, inference_state, upgrade_state
 from ..models.registry import weights_dir
 
 
@@ -25,9 +25,7 @@ def export_model(model: LicModel, path: Path) -> str:
     model.latent.build_tables()
     zt, yt = model.latent.z_tables, model.latent.y_tables
     arrays = {**zt.to_arrays("z"), **yt.to_arrays("y")}
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()
-             if not k.startswith("latent.entropy_bottleneck._")
-             and not k.startswith("latent.gaussian_conditional._")}
+    state = {k: v.detach().clone() for k, v in inference_state(model.state_dict()).items()}
     blob = {
         "config": model.cfg.to_dict(),
         "model": state,
@@ -52,7 +50,7 @@ def main(argv=None) -> None:
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     cfg = ModelConfig.from_dict(state["config"])
     model = LicModel(cfg)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(upgrade_state(state["model"]))
     model.eval()
     out_dir = Path(args.out_dir) if args.out_dir else weights_dir()
     path = out_dir / f"{args.name}.pt"
