@@ -6,10 +6,10 @@ to a temporary file beside the target and renamed into place only when complete.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
-import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .errors import LiccError, OutputError
+from .io.files import check_output, read_input, write_atomic
 from .quality import DEFAULT_QUALITY, PRESETS
 
 _PRESET_HELP = ", ".join(f"{k}={v:g}" for k, v in PRESETS.items())
@@ -49,37 +50,26 @@ def _user_errors():
                     click.echo(f"licc: warning: {w.message}", err=True)
 
 
-def _check_output(inp: Path, out: Path, force: bool) -> None:
-    if out.exists() and inp.exists() and os.path.samefile(inp, out):
-        raise OutputError(f"{out}: output would overwrite the input")
-    if out.is_dir():
-        raise OutputError(f"{out}: is a directory")
-    if out.exists() and not force:
-        raise OutputError(f"{out}: already exists (use --force to overwrite)")
-    if not out.parent.exists():
-        raise OutputError(f"{out.parent}: directory does not exist")
-
-
-@contextmanager
-def _atomic_output(out: Path):
-    """Yield a temporary path in the target directory; rename it onto ``out`` on success,
-    delete it on any failure (including Ctrl-C)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _threads_option(f):
     return click.option("--threads", type=click.IntRange(1, 256), default=None,
                         help="CPU threads (default: all cores).")(f)
+
+
+def _batch_options(f):
+    for opt in reversed([
+        click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=None, help="Batch mode: write every output into this folder."),
+        click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs."),
+        click.option("--skip-existing", is_flag=True,
+                     help="Batch mode: leave inputs whose output exists alone."),
+        click.option("-r", "--recursive", is_flag=True,
+                     help="Batch mode: walk folders given as inputs."),
+        click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Batch mode: files coded in parallel."),
+        click.option("--quiet", is_flag=True, help="No progress bar and no summary."),
+    ]):
+        f = opt(f)
+    return _threads_option(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,68 +80,214 @@ def main() -> None:
     \b
       licc encode photo.png photo.licc -q 60
       licc decode photo.licc photo.png
+      licc encode photos/*.png -o out/ --preset high
       licc info photo.licc
     """
 
 
+def _split_paths(paths: tuple[str, ...], output_dir: Path | None) -> tuple[list[str], str | None]:
+    """Single mode: IN OUT. Batch mode (-o DIR): every path is an input."""
+    if output_dir is not None:
+        if "-" in paths:
+            raise click.UsageError("'-' (stdin) cannot be used with --output-dir")
+        return list(paths), None
+    if len(paths) != 2:
+        raise click.UsageError("give INPUT OUTPUT, or several inputs with -o OUTDIR")
+    return [paths[0]], paths[1]
+
+
+def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes, work,
+               force: bool, skip_existing: bool, recursive: bool, jobs: int, quiet: bool,
+               verb: str) -> None:
+    import threading
+
+    from . import batch
+
+    if not output_dir.is_dir():
+        raise OutputError(f"{output_dir}: output directory does not exist")
+    outcomes = batch.plan(batch.expand_inputs([Path(p) for p in inputs], input_suffixes,
+                                              recursive), output_dir, suffix)
+    for o in outcomes:
+        if o.ok and o.dst.exists() and skip_existing:
+            o.skipped = True
+
+    def guarded(o):
+        if o.skipped:
+            return
+        check_output(o.src, o.dst, force)
+        work(o)
+
+    show = not quiet and sys.stderr.isatty()
+    lock = threading.Lock()
+    with click.progressbar(length=len(outcomes), label=verb, file=sys.stderr,
+                           hidden=not show) as bar:
+        def tick(_o):
+            with lock:
+                bar.update(1)
+        summary = batch.run(outcomes, guarded, jobs, tick)
+    for o in summary.failed:
+        click.echo(f"licc: error: {o.error}", err=True)
+    if not quiet:
+        click.echo(summary.line(verb), err=True)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
 @main.command()
-@click.argument("input", type=click.Path(path_type=Path))
-@click.argument("output", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @click.option("-q", "--quality", type=click.FloatRange(0, 100), default=None,
               help=f"0 (smallest) to 100 (best). Default {DEFAULT_QUALITY:g}.")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
               help=f"Named quality: {_PRESET_HELP}.")
+@click.option("--target-size", default=None,
+              help="Highest quality whose file fits: bytes, or with KB/MB (1000) or KiB/MiB.")
+@click.option("--target-bpp", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Like --target-size, in bits per pixel.")
+@click.option("--target-psnr", type=float, default=None,
+              help="Smallest file whose PSNR (RGB) reaches this many dB.")
 @click.option("--model", default="student", show_default=True,
               help="Network to encode with (student or teacher).")
-@click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-@_threads_option
-def encode(input: Path, output: Path, quality, preset, model, force, threads) -> None:
-    """Compress an image (PNG, JPEG, ...) into a .licc file.
+@_batch_options
+def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, output_dir,
+           force, skip_existing, recursive, jobs, quiet, threads) -> None:
+    """Compress images (PNG, JPEG, ...) into .licc files.
 
-    Example: licc encode photo.png photo.licc --preset high
+    \b
+    licc encode photo.png photo.licc --preset high
+    licc encode a.png b.jpg photos/ -r -o out/ -j 2
+    licc encode photo.png photo.licc --target-size 40KB
+    cat photo.png | licc encode - - > photo.licc
     """
-    if quality is not None and preset is not None:
-        raise click.UsageError("give either --quality or --preset, not both")
+    chosen = [x is not None for x in (quality, preset, target_size, target_bpp, target_psnr)]
+    if sum(chosen) > 1:
+        raise click.UsageError("give only one of --quality, --preset, --target-size, "
+                               "--target-bpp, --target-psnr")
+    size_target = None
+    if target_size is not None:
+        from .ratecontrol import parse_size
+
+        try:
+            size_target = parse_size(target_size)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--target-size") from None
+    inputs, single_out = _split_paths(paths, output_dir)
     with _user_errors():
         from .codec import Codec
         from .io.images import load_image
+        from .ratecontrol import Target
 
-        _check_output(input, output, force)
-        src = load_image(input)
-        data = Codec(model, threads=threads).encode(src, quality=quality, preset=preset)
-        with _atomic_output(output) as tmp:
-            tmp.write_bytes(data)
-        bpp = 8 * len(data) / (src.size[0] * src.size[1])
-        click.echo(f"{output}: {len(data)} bytes, {bpp:.3f} bpp", err=True)
+        codec = Codec(model, threads=_threads_for(threads, jobs))
+
+        def encode_one(src_path: str) -> tuple[bytes, int, str]:
+            raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
+            src = load_image(io.BytesIO(raw), name="<stdin>" if src_path == "-" else src_path)
+            W, H = src.size
+            target = None
+            if size_target is not None:
+                target = Target("size", size_target)
+            elif target_bpp is not None:
+                target = Target("size", target_bpp * W * H / 8)
+            elif target_psnr is not None:
+                target = Target("psnr", target_psnr)
+            if target is None:
+                data = codec.encode(src, quality=quality, preset=preset)
+                return data, len(raw), ""
+            res = codec.encode_to_target(src, target)
+            achieved = f", {res.psnr:.2f} dB" if res.psnr is not None else ""
+            return res.data, len(raw), (f" at quality {res.quality:g}{achieved} "
+                                        f"(target {target.describe()})")
+
+        if single_out is not None:
+            src_path, dst = inputs[0], single_out
+            if dst != "-":
+                check_output(None if src_path == "-" else Path(src_path), Path(dst), force)
+            data, _, note = encode_one(src_path)
+            _emit(dst, data)
+            if not quiet:
+                click.echo(f"{'<stdout>' if dst == '-' else dst}: {len(data)} bytes{note}",
+                           err=True)
+            return
+
+        from .train.data import IMAGE_SUFFIXES
+
+        def work(o):
+            data, n_in, note = encode_one(str(o.src))
+            write_atomic(o.dst, data)
+            o.in_bytes, o.out_bytes, o.note = n_in, len(data), note
+
+        _run_batch(inputs, output_dir, ".licc", IMAGE_SUFFIXES, work, force, skip_existing,
+                   recursive, jobs, quiet, "encoded")
 
 
 @main.command()
-@click.argument("input", type=click.Path(path_type=Path))
-@click.argument("output", type=click.Path(path_type=Path))
-@click.option("-f", "--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-@_threads_option
-def decode(input: Path, output: Path, force, threads) -> None:
-    """Decompress a .licc file to an image; the format follows OUTPUT's extension (PNG
-    if in doubt).
+@click.argument("paths", nargs=-1, required=True)
+@_batch_options
+def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, threads) -> None:
+    """Decompress .licc files to images. The format follows the output's extension (PNG in
+    batch mode and on stdout).
 
-    Example: licc decode photo.licc photo.png
+    \b
+    licc decode photo.licc photo.png
+    licc decode *.licc -o out/
+    licc decode - - < photo.licc | display
     """
+    inputs, single_out = _split_paths(paths, output_dir)
     with _user_errors():
         from PIL import Image
 
-        fmt = Image.registered_extensions().get(output.suffix.lower())
-        if fmt is None:
-            raise OutputError(f"{output}: unknown image extension (use .png, for example)")
-        data = _read(input)
-        _check_output(input, output, force)
         from .codec import Codec
 
-        im = Codec(threads=threads).decode(data)
-        with _atomic_output(output) as tmp:
+        codec_holder: list = []
+
+        def codec():
+            if not codec_holder:
+                codec_holder.append(Codec(threads=_threads_for(threads, jobs)))
+            return codec_holder[0]
+
+        def decode_one(src_path: str, fmt: str) -> tuple[bytes, int]:
+            raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
+            im = codec().decode(raw)
+            buf = io.BytesIO()
             try:
-                im.save(tmp, format=fmt)
+                im.save(buf, format=fmt)
             except (OSError, ValueError) as exc:
-                raise OutputError(f"{output}: cannot save as {fmt} ({exc})") from None
+                raise OutputError(f"cannot save as {fmt} ({exc})") from None
+            return buf.getvalue(), len(raw)
+
+        if single_out is not None:
+            src_path, dst = inputs[0], single_out
+            fmt = "PNG"
+            if dst != "-":
+                fmt = Image.registered_extensions().get(Path(dst).suffix.lower())
+                if fmt is None:
+                    raise OutputError(f"{dst}: unknown image extension (use .png, for example)")
+                check_output(None if src_path == "-" else Path(src_path), Path(dst), force)
+            data, _ = decode_one(src_path, fmt)
+            _emit(dst, data)
+            return
+
+        def work(o):
+            data, n_in = decode_one(str(o.src), "PNG")
+            write_atomic(o.dst, data)
+            o.in_bytes, o.out_bytes = n_in, len(data)
+
+        _run_batch(inputs, output_dir, ".png", {".licc"}, work, force, skip_existing,
+                   recursive, jobs, quiet, "decoded")
+
+
+def _threads_for(threads: int | None, jobs: int) -> int | None:
+    """With parallel jobs, split the cores between them unless told otherwise."""
+    if threads or jobs <= 1:
+        return threads
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def _emit(dst: str, data: bytes) -> None:
+    if dst == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(Path(dst), data)
 
 
 @main.command()
@@ -162,7 +298,7 @@ def info(input: Path, as_json: bool) -> None:
     with _user_errors():
         from .format.container import read_container
 
-        data = _read(input)
+        data = read_input(input)
         h, _ = read_container(data)
         d = {
             "file": str(input),
@@ -196,15 +332,96 @@ def info(input: Path, as_json: bool) -> None:
     )
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise LiccError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LiccError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise LiccError(f"{path}: cannot read ({exc.strerror})") from None
+def _default_bench_dir() -> Path | None:
+    here = Path(__file__).resolve().parents[1]
+    for cand in (Path("../shared/data/kodak"), here.parent / "shared" / "data" / "kodak"):
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--quality", "qualities", default=None,
+              help="licc qualities, comma-separated (default 0,12.5,...,100).")
+@click.option("--codecs", default=None,
+              help="Only these contenders, comma-separated (e.g. licc-student,AVIF).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N images.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Write the full report (per image and per quality) here.")
+@click.option("--plot", "plot_out", type=click.Path(path_type=Path), default=None,
+              help="Write the rate-distortion plot (PNG) here.")
+@click.option("--write-results", is_flag=True,
+              help="Write results/kodak.json, results/rd_kodak.png and the table in "
+                   "results/README.md.")
+@click.option("--speed/--no-speed", default=True,
+              help="Time licc against CompressAI's reference architectures.")
+@_threads_option
+def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results, speed,
+          threads) -> None:
+    """Compare licc with JPEG, WebP, AVIF (and JPEG XL if pillow-jxl-plugin is installed)
+    on a folder of images (default: the Kodak set at ../shared/data/kodak).
+
+    Example: licc bench --write-results
+    """
+    import datetime as dt
+
+    with _user_errors():
+        directory = directory or _default_bench_dir()
+        if directory is None:
+            raise LiccError("no image folder given and ../shared/data/kodak not found: "
+                            "pass a folder, e.g. licc bench photos/")
+        from . import bench as B
+        from .models.registry import available
+        from .train.data import find_images
+
+        images = find_images(directory)[:limit] if limit else find_images(directory)
+        if not images:
+            raise LiccError(f"{directory}: no images found")
+        if qualities:
+            try:
+                B.QUALITIES["licc"] = [float(q) for q in qualities.split(",")]
+            except ValueError:
+                raise click.BadParameter("comma-separated numbers expected",
+                                         param_hint="--quality") from None
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        models = list(available())
+        cands = B.contenders(models, threads=threads)
+        if codecs:
+            wanted = {c.strip() for c in codecs.split(",")}
+            cands = [c for c in cands if c.name in wanted]
+        total = len(images) * sum(len(c.qualities) for c in cands)
+        with click.progressbar(length=total, label="coding", file=sys.stderr) as bar:
+            rows = B.run_rd(images, cands, bar)
+        curves = B.mean_curves(rows)
+        anchors = directory.parent.parent / "anchors" / "kodak"
+        published = B.published_curves(anchors) if directory.name == "kodak" else {}
+        report = {
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": "licc bench " + " ".join(sys.argv[2:]),
+            "commit": B.git_commit(), "machine": B.machine(),
+            "threads": torch.get_num_threads(), "images": len(images),
+            "directory": str(directory), "curves": curves,
+            "published": published, "bd_rate": B.bd_table(curves, published),
+            "speed": B.speed_comparison(images[0], models, None) if speed else None,
+            "rows": rows,
+        }
+    table = B.markdown(report)
+    click.echo(table)
+    if write_results:
+        res = Path(__file__).resolve().parents[1] / "results"
+        res = res if res.is_dir() else Path("results")
+        res.mkdir(exist_ok=True)
+        json_out = json_out or res / "kodak.json"
+        plot_out = plot_out or res / "rd_kodak.png"
+        B.write_results_readme(res / "README.md", table)
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=1) + "\n")
+    if plot_out:
+        B.plot(curves, published, plot_out)
 
 
 if __name__ == "__main__":  # pragma: no cover

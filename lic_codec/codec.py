@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import FormatError, ModelMismatchError
+from .errors import FormatError, ImageError, ModelMismatchError
 from .format import constants as C
 from .format.container import Header, pack_mask, read_container, write_container
 from .io.images import SourceImage, from_pil, load_image, to_pil
 from .quality import rate_position, resolve_quality
+from .ratecontrol import SearchResult, Target, search
 
 PAD = 64  # g_a downsamples by 16 and h_a by 4 more
 
@@ -40,23 +41,52 @@ class Codec:
     # ---- encode -----------------------------------------------------------------------
     def encode(self, image: SourceImage | Image.Image | str | Path,
                quality: float | None = None, preset: str | None = None) -> bytes:
-        import torch
+        src = self._source(image)
+        return self._code(src, self._features(src), resolve_quality(quality, preset))
 
+    def encode_to_target(self, image: SourceImage | Image.Image | str | Path,
+                         target: Target) -> SearchResult:
+        """Search the quality for a size or PSNR target. The analysis transform runs once;
+        each probe only re-applies the rate gains and the latent coding (and, for a PSNR
+        target, the synthesis)."""
+        src = self._source(image)
+        feats = self._features(src)
+
+        def probe(q: float) -> tuple[bytes, float | None]:
+            data = self._code(src, feats, q)
+            if target.kind != "psnr":
+                return data, None
+            out = np.asarray(self.decode(data).convert("RGB"), dtype=np.float64)
+            mse = np.mean((out - src.rgb.astype(np.float64)) ** 2)
+            return data, (float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse))
+
+        return search(probe, target)
+
+    @staticmethod
+    def _source(image) -> SourceImage:
         src = image if isinstance(image, SourceImage) else (
             from_pil(image) if isinstance(image, Image.Image) else load_image(image))
-        q = resolve_quality(quality, preset)
         W, H = src.size
         if W * H > C.MAX_PIXELS or max(W, H) > C.MAX_SIDE:
-            from .errors import ImageError
-
             raise ImageError(f"image of {W}x{H} pixels is larger than licc supports")
+        return src
+
+    def _features(self, src: SourceImage):
+        """Ungained analysis output g_a(x): [1, M, H'/16, W'/16]."""
+        import torch
+
+        x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float() / 255.0
+        with torch.inference_mode():
+            return self.model.g_a(_pad(x))  # [1, M, H'/16, W'/16]
+
+    def _code(self, src: SourceImage, feats, q: float) -> bytes:
+        import torch
+
         model = self.model
         t = rate_position(q, model.cfg.num_levels)
-        x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float() / 255.0  # [1, 3, H, W]
-        x = _pad(x)
         with torch.inference_mode():
-            y = model.analyse(x, t)
-            coded = model.latent.compress(y)
+            gain, _ = model.gains(torch.tensor([t]))
+            coded = model.latent.compress(feats * gain)
         sections = {
             C.TAG_HYPER: coded.z_bytes,
             C.TAG_ANCHOR: coded.anchor_bytes,
@@ -64,6 +94,7 @@ class Codec:
         }
         if src.alpha is not None:
             sections[C.TAG_ALPHA] = zlib.compress(src.alpha.tobytes(), 9)
+        W, H = src.size
         header = Header(
             model_id=self.model_id, model_name=self.model_name, width=W, height=H,
             mode=src.mode, quality=q, channels=model.cfg.M,

@@ -136,3 +136,22 @@ def test_help_lists_presets_and_default():
     assert r.exit_code == 0
     for name in ("tiny", "low", "medium", "high", "max", "Default 50"):
         assert name in r.output
+
+
+def test_info_and_help_do_not_import_torch(use_tiny, png, tmp_path):
+    import subprocess
+    import sys
+
+    assert CliRunner().invoke(main, ["encode", str(png), str(tmp_path / "a.licc")]).exit_code == 0
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from lic_codec.cli import main\n"
+        f"r = CliRunner().invoke(main, ['info', {str(tmp_path / 'a.licc')!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "r = CliRunner().invoke(main, ['encode', '--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

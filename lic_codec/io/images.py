@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
 
@@ -66,25 +66,25 @@ def _palette_is_grey(im: Image.Image) -> bool:
     return all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3))
 
 
-def load_image(path_or_file) -> SourceImage:
-    """Read an image file; raises ImageError with a message naming the problem."""
+def load_image(source, name: str | None = None) -> SourceImage:
+    """Read an image from a path or a binary file object; raises ImageError with a message
+    naming the problem (``name`` is used in messages for file objects)."""
+    name = name or str(source)
     try:
-        with Image.open(path_or_file) as im:
+        with Image.open(source) as im:
             im.load()
             if getattr(im, "n_frames", 1) > 1:
                 warnings.warn("input has several frames; coding the first", stacklevel=2)
-            from PIL import ImageOps
-
             im = ImageOps.exif_transpose(im) or im
             return from_pil(im)
     except FileNotFoundError:
-        raise ImageError(f"{path_or_file}: no such file") from None
+        raise ImageError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{path_or_file}: is a directory") from None
+        raise ImageError(f"{name}: is a directory") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path_or_file}: not a recognised image file") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{path_or_file}: cannot read image ({exc})") from None
+        raise ImageError(f"{name}: not a recognised image file") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{name}: cannot read image ({exc})") from None
 
 
 def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, mode: str) -> Image.Image:

@@ -1,0 +1,273 @@
+"""licc bench: licc against the codecs users would pick instead, on the same images, in the
+same process, from real bytes.
+
+For every codec, image and quality setting: bpp from the encoded bytes (licc's header
+included), PSNR over RGB at 8 bits, MS-SSIM, encode and decode wall time. Then mean curves,
+BD-rates against AVIF and WebP (and against CompressAI's published Kodak curves, labelled as
+published), a speed comparison with CompressAI's reference architectures (random weights:
+time does not depend on them), a plot, and the results files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from .bdrate import bd_rate
+from .evaluate import git_commit, machine, psnr_rgb8
+
+QUALITIES = {
+    "jpeg": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
+    "webp": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
+    "avif": [10, 20, 30, 40, 50, 60, 70, 80, 90],
+    "jxl": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
+    "licc": [0, 12.5, 25, 37.5, 50, 62.5, 75, 87.5, 100],
+}
+# CompressAI's published Kodak curves (../shared/anchors/kodak), compared as published.
+PUBLISHED = {
+    "bmshj2018-hyperprior (published)": "compressai-bmshj2018-hyperprior_mse_cpu.json",
+    "mbt2018-mean (published)": "compressai-mbt2018-mean_mse_cpu.json",
+    "mbt2018 (published)": "compressai-mbt2018_mse_cpu.json",
+    "ELIC (published)": "paper-elic2022_mse.json",
+    "BPG 4:4:4 (published)": "bpg_444_x265_ycbcr.json",
+    "VTM (published)": "vtm.json",
+}
+
+
+@dataclass
+class Contender:
+    name: str
+    qualities: list[float]
+    encode: Callable[[Image.Image, float], bytes]
+    decode: Callable[[bytes], Image.Image]
+
+
+def _pillow(fmt: str, **opts) -> tuple[Callable, Callable]:
+    def enc(im: Image.Image, q: float) -> bytes:
+        buf = io.BytesIO()
+        im.save(buf, format=fmt, quality=int(q), **opts)
+        return buf.getvalue()
+
+    def dec(data: bytes) -> Image.Image:
+        out = Image.open(io.BytesIO(data))
+        out.load()
+        return out.convert("RGB")
+
+    return enc, dec
+
+
+def contenders(models: list[str], weights: Path | None = None,
+               threads: int | None = None) -> list[Contender]:
+    from PIL import features
+
+    from .codec import Codec
+
+    out = []
+    for m in models:
+        codec = Codec(m, weights=weights, threads=threads)
+        out.append(Contender(f"licc-{m}", QUALITIES["licc"],
+                             lambda im, q, c=codec: c.encode(im, quality=q),
+                             lambda b, c=codec: c.decode(b).convert("RGB")))
+    out.append(Contender("JPEG", QUALITIES["jpeg"], *_pillow("JPEG")))
+    out.append(Contender("WebP", QUALITIES["webp"], *_pillow("WEBP", method=4)))
+    if features.check("avif"):
+        out.append(Contender("AVIF", QUALITIES["avif"], *_pillow("AVIF", speed=6)))
+    try:
+        import pillow_jxl  # noqa: F401  (registers JXL with Pillow)
+
+        out.append(Contender("JPEG XL", QUALITIES["jxl"], *_pillow("JXL")))
+    except ImportError:
+        pass
+    return out
+
+
+def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:
+    """MS-SSIM over RGB (pytorch-msssim, data range 255); None for images too small."""
+    if min(a.shape[:2]) < 161:
+        return None
+    import torch
+    from pytorch_msssim import ms_ssim as _ms
+
+    ta = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float()
+    tb = torch.from_numpy(b.copy()).permute(2, 0, 1)[None].float()
+    return float(_ms(ta, tb, data_range=255.0))
+
+
+def run_rd(images: list[Path], cands: list[Contender], progress=None) -> list[dict]:
+    rows = []
+    for path in images:
+        ref_im = Image.open(path).convert("RGB")
+        ref = np.asarray(ref_im)
+        pixels = ref.shape[0] * ref.shape[1]
+        for c in cands:
+            for q in c.qualities:
+                t0 = time.perf_counter()
+                data = c.encode(ref_im, q)
+                t1 = time.perf_counter()
+                out = np.asarray(c.decode(data))
+                t2 = time.perf_counter()
+                rows.append({
+                    "codec": c.name, "image": path.name, "quality": q, "bytes": len(data),
+                    "bpp": 8 * len(data) / pixels, "psnr": psnr_rgb8(ref, out),
+                    "ms_ssim": ms_ssim(ref, out), "encode_s": t1 - t0, "decode_s": t2 - t1,
+                })
+                if progress:
+                    progress.update(1)
+    return rows
+
+
+def mean_curves(rows: list[dict]) -> dict[str, dict[str, list]]:
+    curves: dict[str, dict[str, list]] = {}
+    for name in dict.fromkeys(r["codec"] for r in rows):
+        qs = list(dict.fromkeys(r["quality"] for r in rows if r["codec"] == name))
+        cur = {"quality": qs, "bpp": [], "psnr": [], "ms_ssim": [], "encode_s": [],
+               "decode_s": []}
+        for q in qs:
+            sel = [r for r in rows if r["codec"] == name and r["quality"] == q]
+            cur["bpp"].append(float(np.mean([r["bpp"] for r in sel])))
+            cur["psnr"].append(float(np.mean([r["psnr"] for r in sel])))
+            ms = [r["ms_ssim"] for r in sel if r["ms_ssim"] is not None]
+            cur["ms_ssim"].append(float(np.mean(ms)) if ms else None)
+            cur["encode_s"].append(float(np.mean([r["encode_s"] for r in sel])))
+            cur["decode_s"].append(float(np.mean([r["decode_s"] for r in sel])))
+        curves[name] = cur
+    return curves
+
+
+def published_curves(anchor_dir: Path) -> dict[str, dict[str, list]]:
+    out = {}
+    for label, fname in PUBLISHED.items():
+        p = anchor_dir / fname
+        if p.is_file():
+            res = json.loads(p.read_text())["results"]
+            out[label] = {"bpp": res["bpp"], "psnr": res["psnr-rgb"]}
+    return out
+
+
+def bd_table(curves: dict, published: dict) -> dict[str, dict[str, float | None]]:
+    refs = [r for r in ("AVIF", "WebP") if r in curves]
+    table = {}
+    for name, c in {**curves, **published}.items():
+        table[name] = {
+            f"vs {ref}": bd_rate(curves[ref]["bpp"], curves[ref]["psnr"], c["bpp"], c["psnr"])
+            for ref in refs
+        }
+    return table
+
+
+def speed_comparison(image: Path, models: list[str], weights: Path | None,
+                     repeats: int = 2) -> dict:
+    """Wall time to code one image: licc models vs CompressAI's reference architectures
+    (MeanScaleHyperprior N=128/M=192, serial-context mbt2018 N=192/M=192; random weights)."""
+    import torch
+    from compressai.models import JointAutoregressiveHierarchicalPriors, MeanScaleHyperprior
+
+    from .codec import Codec, _pad
+
+    im = Image.open(image).convert("RGB")
+    x = _pad(torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255)
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    res: dict[str, dict[str, float]] = {}
+    for m in models:
+        c = Codec(m, weights=weights)
+        data = c.encode(im)
+        res[f"licc-{m}"] = {"encode_s": best(lambda: c.encode(im)),
+                            "decode_s": best(lambda: c.decode(data))}
+    torch.manual_seed(0)
+    refs = {
+        "CompressAI MeanScaleHyperprior N=128 M=192": MeanScaleHyperprior(128, 192),
+        "CompressAI mbt2018 serial context N=192 M=192":
+            JointAutoregressiveHierarchicalPriors(192, 192),
+    }
+    for name, net in refs.items():
+        net.eval()
+        net.update(force=True)
+        with torch.inference_mode():
+            enc = net.compress(x)
+            res[name] = {
+                "encode_s": best(lambda: net.compress(x)),
+                "decode_s": best(lambda: net.decompress(enc["strings"], enc["shape"]), ),
+            }
+    base = res.get("licc-student") or next(iter(res.values()))
+    for v in res.values():
+        v["encode_x_student"] = v["encode_s"] / base["encode_s"]
+        v["decode_x_student"] = v["decode_s"] / base["decode_s"]
+    return {"image": image.name, "threads": torch.get_num_threads(), "times": res}
+
+
+def plot(curves: dict, published: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+    for name, c in curves.items():
+        ax.plot(c["bpp"], c["psnr"], marker="o", ms=3, lw=1.8 if "licc" in name else 1.2,
+                label=name + " (measured)")
+    for name, c in published.items():
+        ax.plot(c["bpp"], c["psnr"], ls="--", lw=1, label=name)
+    ax.set_xlim(0, 2.0)
+    ax.set_ylim(22, 42)
+    ax.set_xlabel("bits per pixel (real files)")
+    ax.set_ylabel("PSNR RGB (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("Kodak: rate-distortion")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def markdown(report: dict) -> str:
+    refs = sorted({k for v in report["bd_rate"].values() for k in v})
+    lines = [
+        f"Kodak bench ({report['images']} images), {report['date']}, commit {report['commit']}, "
+        f"{report['machine']}, {report['threads']} threads. Command: `{report['command']}`.",
+        "",
+        "| codec | " + " | ".join(f"BD-rate {r}" for r in refs)
+        + " | mean encode s | mean decode s |",
+        "|---|" + "---|" * len(refs) + "---|---|",
+    ]
+    for name, bd in report["bd_rate"].items():
+        cur = report["curves"].get(name)
+        cells = [("n/a" if bd[r] is None else f"{bd[r]:+.1f}%") for r in refs]
+        t = (f"{np.mean(cur['encode_s']):.3f} | {np.mean(cur['decode_s']):.3f}" if cur
+             else "published | published")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {t} |")
+    if report.get("speed"):
+        sp = report["speed"]
+        lines += ["", f"Speed on {sp['image']} ({sp['threads']} threads, best of repeats):", "",
+                  "| network | encode s | decode s | encode / student | decode / student |",
+                  "|---|---|---|---|---|"]
+        for name, v in sp["times"].items():
+            lines.append(f"| {name} | {v['encode_s']:.3f} | {v['decode_s']:.3f} | "
+                         f"{v['encode_x_student']:.2f}x | {v['decode_x_student']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results_readme(path: Path, table: str) -> None:
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    text = path.read_text() if path.exists() else "# Results\n\n"
+    block = f"{start}\n{table}{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n## Kodak bench\n\n" + block + "\n"
+    path.write_text(text)

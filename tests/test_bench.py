@@ -1,0 +1,63 @@
+"""BD-rate against known curves, and the bench harness end to end on two tiny images."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import crop
+
+from lic_codec.bdrate import bd_rate
+
+RATES = [0.1, 0.2, 0.4, 0.8, 1.6]
+PSNRS = [27.0, 29.5, 32.0, 34.5, 37.0]
+
+
+def test_bd_rate_of_a_curve_against_itself_is_zero():
+    assert bd_rate(RATES, PSNRS, RATES, PSNRS) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("factor", [0.9, 0.5, 1.25])
+def test_bd_rate_of_a_scaled_curve(factor):
+    """Same PSNR at factor x the rate everywhere: BD-rate is exactly (factor - 1)."""
+    test = [r * factor for r in RATES]
+    assert bd_rate(RATES, PSNRS, test, PSNRS) == pytest.approx((factor - 1) * 100, abs=1e-6)
+    assert bd_rate(test, PSNRS, RATES, PSNRS) == pytest.approx((1 / factor - 1) * 100, abs=1e-6)
+
+
+def test_bd_rate_without_overlap_or_points():
+    assert bd_rate(RATES, PSNRS, RATES, [p + 20 for p in PSNRS]) is None
+    assert bd_rate(RATES[:3], PSNRS[:3], RATES, PSNRS) is None
+
+
+def test_bench_end_to_end(use_tiny, photo, tmp_path):
+    from lic_codec.cli import main
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    crop(photo, 48, 40).save(d / "a.png")
+    crop(photo, 33, 64).save(d / "b.png")
+    out, png = tmp_path / "r.json", tmp_path / "rd.png"
+    r = CliRunner().invoke(main, ["bench", str(d), "--quality", "0,30,60,100",
+                                  "--no-speed", "--json", str(out), "--plot", str(png)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text())
+    names = set(rep["curves"])
+    assert {"licc-student", "JPEG", "WebP"} <= names
+    assert len(rep["rows"]) == 2 * sum(len(c["quality"]) for c in rep["curves"].values())
+    for row in rep["rows"]:
+        assert row["bpp"] > 0 and np.isfinite(row["psnr"])
+    assert "vs WebP" in rep["bd_rate"]["JPEG"]
+    assert png.stat().st_size > 1000
+    assert "BD-rate" in r.output
+
+
+def test_bench_without_folder_says_what_to_do(monkeypatch, tmp_path):
+    from lic_codec import cli
+
+    monkeypatch.setattr(cli, "_default_bench_dir", lambda: None)
+    r = CliRunner().invoke(cli.main, ["bench"])
+    assert r.exit_code == 1 and "pass a folder" in r.output
