@@ -2,37 +2,35 @@
 zero-channel skipping, framed and checksummed files).
 
 Importing the package is cheap: torch is loaded only when an image is actually coded.
+Importing it also registers the Pillow plugin, so ``Image.open("x.licc")`` works.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from . import pillow_plugin as _pillow_plugin
+from .api import decode, encode, get_codec, read_info
+from .errors import (
+    ChecksumError, CorruptStreamError, FormatError, ImageError, LiccError, ModelMismatchError,
+    OutputError, TruncatedError,
+)
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "encode", "decode", "read_info", "Codec"]
+__all__ = [
+    "__version__", "encode", "decode", "read_info", "get_codec", "Codec",
+    "LiccError", "FormatError", "TruncatedError", "ChecksumError", "CorruptStreamError",
+    "ModelMismatchError", "ImageError", "OutputError",
+]
+
+if TYPE_CHECKING:
+    from .codec import Codec
+
+_pillow_plugin.register()
 
 
-def encode(image, quality=None, preset=None, model="student") -> bytes:
-    """Encode a Pillow image or an image path to .licc bytes."""
-    from .codec import encode as _encode
-
-    return _encode(image, quality=quality, preset=preset, model=model)
-
-
-def decode(data: bytes):
-    """Decode .licc bytes to a Pillow image."""
-    from .codec import decode as _decode
-
-    return _decode(data)
-
-
-def read_info(data: bytes):
-    """Parse and validate a .licc header (no decoding, no torch)."""
-    from .format.container import read_header
-
-    return read_header(data)
-
-
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name == "Codec":
         from .codec import Codec
 

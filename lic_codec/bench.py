@@ -24,7 +24,7 @@ from PIL import Image
 from .bdrate import bd_rate
 from .evaluate import git_commit, machine, psnr_rgb8
 
-QUALITIES = {
+QUALITIES: dict[str, list[float]] = {
     "jpeg": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
     "webp": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
     "avif": [10, 20, 30, 40, 50, 60, 70, 80, 90],
@@ -32,7 +32,7 @@ QUALITIES = {
     "licc": [0, 12.5, 25, 37.5, 50, 62.5, 75, 87.5, 100],
 }
 # CompressAI's published Kodak curves (../shared/anchors/kodak), compared as published.
-PUBLISHED = {
+PUBLISHED: dict[str, str] = {
     "bmshj2018-hyperprior (published)": "compressai-bmshj2018-hyperprior_mse_cpu.json",
     "mbt2018-mean (published)": "compressai-mbt2018-mean_mse_cpu.json",
     "mbt2018 (published)": "compressai-mbt2018_mse_cpu.json",
@@ -64,6 +64,16 @@ def _pillow(fmt: str, **opts) -> tuple[Callable, Callable]:
     return enc, dec
 
 
+def _licc(codec) -> tuple[Callable, Callable]:
+    def enc(im: Image.Image, q: float) -> bytes:
+        return codec.encode(im, quality=q)
+
+    def dec(data: bytes) -> Image.Image:
+        return codec.decode(data).convert("RGB")
+
+    return enc, dec
+
+
 def contenders(models: list[str], weights: Path | None = None,
                threads: int | None = None) -> list[Contender]:
     from PIL import features
@@ -73,9 +83,7 @@ def contenders(models: list[str], weights: Path | None = None,
     out = []
     for m in models:
         codec = Codec(m, weights=weights, threads=threads)
-        out.append(Contender(f"licc-{m}", QUALITIES["licc"],
-                             lambda im, q, c=codec: c.encode(im, quality=q),
-                             lambda b, c=codec: c.decode(b).convert("RGB")))
+        out.append(Contender(f"licc-{m}", QUALITIES["licc"], *_licc(codec)))
     out.append(Contender("JPEG", QUALITIES["jpeg"], *_pillow("JPEG")))
     out.append(Contender("WebP", QUALITIES["webp"], *_pillow("WEBP", method=4)))
     if features.check("avif"):

@@ -13,6 +13,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -258,9 +259,10 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
             src_path, dst = inputs[0], single_out
             fmt = "PNG"
             if dst != "-":
-                fmt = Image.registered_extensions().get(Path(dst).suffix.lower())
-                if fmt is None:
+                found = Image.registered_extensions().get(Path(dst).suffix.lower())
+                if found is None:
                     raise OutputError(f"{dst}: unknown image extension (use .png, for example)")
+                fmt = found
                 check_output(None if src_path == "-" else Path(src_path), Path(dst), force)
             data, _ = decode_one(src_path, fmt)
             _emit(dst, data)
@@ -300,7 +302,7 @@ def info(input: Path, as_json: bool) -> None:
 
         data = read_input(input)
         h, _ = read_container(data)
-        d = {
+        d: dict[str, Any] = {
             "file": str(input),
             "bytes": len(data),
             "bpp": round(8 * len(data) / (h.width * h.height), 4),

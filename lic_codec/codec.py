@@ -41,7 +41,7 @@ class Codec:
     # ---- encode -----------------------------------------------------------------------
     def encode(self, image: SourceImage | Image.Image | str | Path,
                quality: float | None = None, preset: str | None = None) -> bytes:
-        src = self._source(image)
+        src = self.source(image)
         return self._code(src, self._features(src), resolve_quality(quality, preset))
 
     def encode_to_target(self, image: SourceImage | Image.Image | str | Path,
@@ -49,7 +49,7 @@ class Codec:
         """Search the quality for a size or PSNR target. The analysis transform runs once;
         each probe only re-applies the rate gains and the latent coding (and, for a PSNR
         target, the synthesis)."""
-        src = self._source(image)
+        src = self.source(image)
         feats = self._features(src)
 
         def probe(q: float) -> tuple[bytes, float | None]:
@@ -63,7 +63,8 @@ class Codec:
         return search(probe, target)
 
     @staticmethod
-    def _source(image) -> SourceImage:
+    def source(image) -> SourceImage:
+        """Normalise a Pillow image, a path or a SourceImage for coding."""
         src = image if isinstance(image, SourceImage) else (
             from_pil(image) if isinstance(image, Image.Image) else load_image(image))
         W, H = src.size
@@ -164,25 +165,3 @@ def _decode_alpha(payload: bytes | None, header: Header) -> np.ndarray:
     if len(raw) != n or d.unconsumed_tail:
         raise FormatError("alpha section has the wrong size")
     return np.frombuffer(raw, dtype=np.uint8).reshape(header.height, header.width)
-
-
-# ---- module-level convenience API ------------------------------------------------------
-_codecs: dict[tuple, Codec] = {}
-
-
-def _codec(model: str = "student") -> Codec:
-    key = (model,)
-    if key not in _codecs:
-        _codecs[key] = Codec(model)
-    return _codecs[key]
-
-
-def encode(image, quality: float | None = None, preset: str | None = None,
-           model: str = "student") -> bytes:
-    """Encode a Pillow image, a path or a SourceImage to .licc bytes."""
-    return _codec(model).encode(image, quality=quality, preset=preset)
-
-
-def decode(data: bytes) -> Image.Image:
-    """Decode .licc bytes to a Pillow image (the model is found from the header)."""
-    return _codec().decode(data)

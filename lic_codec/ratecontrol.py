@@ -62,7 +62,9 @@ def search(probe: Callable[[float], tuple[bytes, float | None]], target: Target)
 
     def ok(step: int) -> bool:
         data, psnr = at(step)
-        return len(data) <= target.value if target.kind == "size" else psnr >= target.value
+        if target.kind == "size":
+            return len(data) <= target.value
+        return psnr is not None and psnr >= target.value
 
     if target.kind == "size":
         if not ok(0):

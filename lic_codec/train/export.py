@@ -24,6 +24,7 @@ def export_model(model: LicModel, path: Path) -> str:
     """Write ``model`` (tables are rebuilt from its weights) and return the file's sha256."""
     model.latent.build_tables()
     zt, yt = model.latent.z_tables, model.latent.y_tables
+    assert zt is not None and yt is not None
     arrays = {**zt.to_arrays("z"), **yt.to_arrays("y")}
     state = {k: v.detach().clone() for k, v in inference_state(model.state_dict()).items()}
     blob = {

@@ -46,7 +46,7 @@ def collect(model: LicModel, paths: list[Path], positions: list[float]) -> dict:
     from ..codec import _pad
 
     lat = model.latent
-    out = {"anchor": ([], []), "nonanchor": ([], [])}
+    out: dict[str, tuple[list, list]] = {"anchor": ([], []), "nonanchor": ([], [])}
     for p in paths:
         x = torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None]
         x = _pad(x.float() / 255)
@@ -86,7 +86,7 @@ def main(argv=None) -> None:
     report = {"checkpoint": args.checkpoint, "step": state["step"], "positions": args.positions,
               "passes": {}}
     for name, (r, s) in data.items():
-        res = {"symbols": int(r.numel()), "gaussian_bits": _bits(r, s, "gaussian")}
+        res: dict[str, float | int | str] = {"symbols": int(r.numel()), "gaussian_bits": _bits(r, s, "gaussian")}
         for fam in ("laplace", "logistic"):
             best = min((_bits(r, s * f, fam), f) for f in factors)
             res[f"{fam}_bits"], res[f"{fam}_scale_factor"] = best

@@ -1,0 +1,74 @@
+"""The small public API. The CLI and the Pillow plugin use it too.
+
+    >>> import lic_codec
+    >>> data = lic_codec.encode(image, quality=60)        # PIL image or path -> bytes
+    >>> image = lic_codec.decode(data)                     # bytes -> PIL image
+    >>> lic_codec.read_info(data).width                    # header only, no network
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from PIL import Image
+
+from .format.container import Header, read_header
+
+if TYPE_CHECKING:
+    from .codec import Codec
+
+ImageInput = Union[Image.Image, str, Path]
+
+_codecs: dict[tuple[str, str], "Codec"] = {}
+
+
+def get_codec(model: str = "student") -> "Codec":
+    """A shared, loaded codec per model name and weights folder (loading takes a moment)."""
+    from .models.registry import weights_dir
+
+    key = (model, str(weights_dir()))
+    if key not in _codecs:
+        from .codec import Codec
+
+        _codecs[key] = Codec(model)
+    return _codecs[key]
+
+
+def encode(image: ImageInput, *, quality: float | None = None, preset: str | None = None,
+           target_size: int | str | None = None, target_bpp: float | None = None,
+           target_psnr: float | None = None, model: str = "student") -> bytes:
+    """Encode a Pillow image or an image file to .licc bytes.
+
+    Give at most one of ``quality`` (0..100), ``preset``, ``target_size`` (bytes, or a string
+    such as "40KB"), ``target_bpp`` or ``target_psnr`` (dB). Raises LiccError subclasses for
+    bad input and ValueError for bad arguments."""
+    from .ratecontrol import Target, parse_size
+
+    given = [x is not None for x in (quality, preset, target_size, target_bpp, target_psnr)]
+    if sum(given) > 1:
+        raise ValueError("give at most one of quality, preset, target_size, target_bpp, "
+                         "target_psnr")
+    codec = get_codec(model)
+    if target_size is None and target_bpp is None and target_psnr is None:
+        return codec.encode(image, quality=quality, preset=preset)
+    src = codec.source(image)
+    if target_size is not None:
+        size = parse_size(target_size) if isinstance(target_size, str) else int(target_size)
+        target = Target("size", size)
+    elif target_bpp is not None:
+        target = Target("size", target_bpp * src.size[0] * src.size[1] / 8)
+    else:
+        assert target_psnr is not None
+        target = Target("psnr", float(target_psnr))
+    return codec.encode_to_target(src, target).data
+
+
+def decode(data: bytes) -> Image.Image:
+    """Decode .licc bytes; the network is chosen from the file's header."""
+    return get_codec().decode(data)
+
+
+def read_info(data: bytes) -> Header:
+    """Parse and validate the header (no network, no torch)."""
+    return read_header(data)

@@ -1,0 +1,69 @@
+"""Pillow plugin: ``Image.open("x.licc")`` and ``img.save("x.licc", quality=60)``.
+
+Opening reads and validates only the header (size and mode are known at once); the network
+runs on the first access to the pixels (``load()``), as Pillow's own lazy formats do.
+Registered when ``lic_codec`` is imported.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from PIL import Image, ImageFile
+
+from .format import constants as C
+
+FORMAT = "LICC"
+MIME = "image/x-licc"
+
+
+def _accept(prefix: bytes) -> bool:
+    return prefix[:4] == C.MAGIC
+
+
+class LiccImageFile(ImageFile.ImageFile):
+    format = FORMAT
+    format_description = "licc learned image codec"
+
+    def _open(self) -> None:
+        from .errors import LiccError
+        from .format.container import read_header
+
+        assert self.fp is not None
+        data = self.fp.read()
+        try:
+            header = read_header(data)
+        except LiccError as exc:
+            raise SyntaxError(str(exc)) from None
+        self._size = (header.width, header.height)
+        self._mode = header.mode
+        self.info["licc_quality"] = header.quality
+        self.info["licc_model"] = header.model_name
+        self._licc_data: bytes | None = data
+        self.tile = []
+
+    def load(self) -> Any:
+        if self._licc_data is not None:
+            from .api import decode
+
+            decoded = decode(self._licc_data)  # raises LiccError on a damaged file
+            self._licc_data = None
+            self.im = decoded.im
+            self._mode = decoded.mode
+        return Image.Image.load(self)
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    from .api import encode
+
+    opts = im.encoderinfo
+    fp.write(encode(im, quality=opts.get("quality"), preset=opts.get("preset"),
+                    target_size=opts.get("target_size"), target_bpp=opts.get("target_bpp"),
+                    target_psnr=opts.get("target_psnr"), model=opts.get("model", "student")))
+
+
+def register() -> None:
+    Image.register_open(FORMAT, LiccImageFile, _accept)
+    Image.register_save(FORMAT, _save)
+    Image.register_extension(FORMAT, ".licc")
+    Image.register_mime(FORMAT, MIME)

@@ -1,0 +1,77 @@
+"""The library API and the Pillow plugin."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import lic_codec
+from conftest import crop, psnr
+
+
+def test_api_round_trip_and_info(use_tiny, photo):
+    im = crop(photo, 70, 45)
+    data = lic_codec.encode(im, quality=60)
+    info = lic_codec.read_info(data)
+    assert (info.width, info.height, info.quality) == (70, 45, 60.0)
+    out = lic_codec.decode(data)
+    assert out.size == im.size and np.isfinite(psnr(out, im))
+
+
+def test_api_targets_and_errors(use_tiny, photo):
+    im = crop(photo, 64, 64)
+    small = lic_codec.encode(im, quality=0)
+    big = lic_codec.encode(im, quality=100)
+    target = (len(small) + len(big)) // 2
+    assert len(lic_codec.encode(im, target_size=target)) <= target
+    assert len(lic_codec.encode(im, target_size=f"{target}B")) <= target
+    with pytest.raises(ValueError):
+        lic_codec.encode(im, quality=5, preset="low")
+    with pytest.raises(lic_codec.FormatError):
+        lic_codec.decode(b"LICC" + b"\0" * 40)
+    with pytest.raises(lic_codec.LiccError):
+        lic_codec.decode(b"")
+
+
+def test_pillow_open_is_lazy_and_save_works(use_tiny, photo, tmp_path):
+    im = crop(photo, 50, 30)
+    path = tmp_path / "x.licc"
+    im.save(path, quality=70)  # format from the extension
+    assert path.read_bytes()[:4] == b"LICC"
+    opened = Image.open(path)
+    assert opened.format == "LICC" and opened.size == (50, 30) and opened.mode == "RGB"
+    assert opened._licc_data is not None  # header only, pixels not decoded yet
+    assert opened.info["licc_quality"] == 70.0
+    pixels = np.asarray(opened)
+    assert pixels.shape == (30, 50, 3) and opened._licc_data is None
+    assert np.array_equal(pixels, np.asarray(lic_codec.decode(path.read_bytes())))
+
+
+def test_pillow_save_to_buffer_with_options(use_tiny, photo):
+    im = crop(photo, 64, 48)
+    buf = io.BytesIO()
+    im.save(buf, format="LICC", preset="low")
+    assert lic_codec.read_info(buf.getvalue()).quality == 25.0
+    buf2 = io.BytesIO()
+    im.save(buf2, format="LICC", target_size=len(buf.getvalue()))
+    assert len(buf2.getvalue()) <= len(buf.getvalue())
+    rgba = im.convert("RGBA")
+    buf3 = io.BytesIO()
+    rgba.save(buf3, format="LICC")
+    assert Image.open(io.BytesIO(buf3.getvalue())).mode == "RGBA"
+
+
+def test_pillow_registration():
+    assert Image.registered_extensions()[".licc"] == "LICC"
+    assert Image.MIME["LICC"] == "image/x-licc"
+
+
+def test_pillow_refuses_damaged_header(tmp_path):
+    p = tmp_path / "bad.licc"
+    p.write_bytes(b"LICC" + b"\x01" * 60)
+    with pytest.raises(Exception) as exc:
+        Image.open(p)
+    assert "licc" in str(exc.value).lower() or "identify" in str(exc.value).lower()
