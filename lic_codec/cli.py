@@ -148,9 +148,10 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
               help="Smallest file whose PSNR (RGB) reaches this many dB.")
 @click.option("--model", default="student", show_default=True,
               help="Network to encode with (student or teacher).")
+@click.option("--strip", is_flag=True, help="Drop the ICC profile and EXIF metadata.")
 @_batch_options
-def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, output_dir,
-           force, skip_existing, recursive, jobs, quiet, threads) -> None:
+def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, strip,
+           output_dir, force, skip_existing, recursive, jobs, quiet, threads) -> None:
     """Compress images (PNG, JPEG, ...) into .licc files.
 
     \b
@@ -191,9 +192,9 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
             elif target_psnr is not None:
                 target = Target("psnr", target_psnr)
             if target is None:
-                data = codec.encode(src, quality=quality, preset=preset)
+                data = codec.encode(src, quality=quality, preset=preset, strip=strip)
                 return data, len(raw), ""
-            res = codec.encode_to_target(src, target)
+            res = codec.encode_to_target(src, target, strip=strip)
             achieved = f", {res.psnr:.2f} dB" if res.psnr is not None else ""
             return res.data, len(raw), (f" at quality {res.quality:g}{achieved} "
                                         f"(target {target.describe()})")
@@ -237,6 +238,7 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
         from PIL import Image
 
         from .codec import Codec
+        from .io.images import save_kwargs
 
         codec_holder: list = []
 
@@ -250,7 +252,7 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
             im = codec().decode(raw)
             buf = io.BytesIO()
             try:
-                im.save(buf, format=fmt)
+                im.save(buf, format=fmt, **save_kwargs(im))
             except (OSError, ValueError) as exc:
                 raise OutputError(f"cannot save as {fmt} ({exc})") from None
             return buf.getvalue(), len(raw)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,16 +41,18 @@ class Codec:
 
     # ---- encode -----------------------------------------------------------------------
     def encode(self, image: SourceImage | Image.Image | str | Path,
-               quality: float | None = None, preset: str | None = None) -> bytes:
-        src = self.source(image)
+               quality: float | None = None, preset: str | None = None,
+               strip: bool = False) -> bytes:
+        """``strip`` drops the ICC profile and EXIF instead of keeping them."""
+        src = self.source(image, strip)
         return self._code(src, self._features(src), resolve_quality(quality, preset))
 
     def encode_to_target(self, image: SourceImage | Image.Image | str | Path,
-                         target: Target) -> SearchResult:
+                         target: Target, strip: bool = False) -> SearchResult:
         """Search the quality for a size or PSNR target. The analysis transform runs once;
         each probe only re-applies the rate gains and the latent coding (and, for a PSNR
         target, the synthesis)."""
-        src = self.source(image)
+        src = self.source(image, strip)
         feats = self._features(src)
 
         def probe(q: float) -> tuple[bytes, float | None]:
@@ -63,10 +66,12 @@ class Codec:
         return search(probe, target)
 
     @staticmethod
-    def source(image) -> SourceImage:
+    def source(image, strip: bool = False) -> SourceImage:
         """Normalise a Pillow image, a path or a SourceImage for coding."""
         src = image if isinstance(image, SourceImage) else (
             from_pil(image) if isinstance(image, Image.Image) else load_image(image))
+        if strip:
+            src = replace(src, icc=None, exif=None)
         W, H = src.size
         if W * H > C.MAX_PIXELS or max(W, H) > C.MAX_SIDE:
             raise ImageError(f"image of {W}x{H} pixels is larger than licc supports")
@@ -95,6 +100,10 @@ class Codec:
         }
         if src.alpha is not None:
             sections[C.TAG_ALPHA] = zlib.compress(src.alpha.tobytes(), 9)
+        if src.icc:
+            sections[C.TAG_ICC] = src.icc
+        if src.exif:
+            sections[C.TAG_EXIF] = src.exif
         W, H = src.size
         header = Header(
             model_id=self.model_id, model_name=self.model_name, width=W, height=H,
@@ -135,7 +144,7 @@ class Codec:
             x_hat = model.synthesize(y_hat, t, active if active.any() else None)
         x_hat = x_hat[0, :, : header.height, : header.width].clamp(0, 1)
         rgb = (x_hat * 255).round().byte().permute(1, 2, 0).contiguous().numpy()
-        return to_pil(rgb, alpha, header.mode)
+        return to_pil(rgb, alpha, header.mode, sections.get(C.TAG_ICC), sections.get(C.TAG_EXIF))
 
 
 def _padded(n: int) -> int:

@@ -155,3 +155,17 @@ def test_info_and_help_do_not_import_torch(use_tiny, png, tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_metadata_reaches_the_decoded_png(run, photo, tmp_path):
+    from PIL import Image, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "m.png"
+    crop(photo, 30, 20).save(src, icc_profile=icc)
+    assert run("encode", src, tmp_path / "m.licc").exit_code == 0
+    assert run("decode", tmp_path / "m.licc", tmp_path / "m_out.png").exit_code == 0
+    assert Image.open(tmp_path / "m_out.png").info.get("icc_profile") == icc
+    assert run("encode", src, tmp_path / "s.licc", "--strip").exit_code == 0
+    r = run("info", tmp_path / "s.licc", "--json")
+    assert "ICCP" not in json.loads(r.output)["sections"]

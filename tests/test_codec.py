@@ -122,3 +122,25 @@ def test_psnr_reasonable_for_untrained_tiny_model(codec, photo):
     # Random weights: only check the pipeline returns an image of the right kind.
     out = codec.decode(codec.encode(crop(photo, 64, 64), quality=100))
     assert np.isfinite(psnr(out, crop(photo, 64, 64)))
+
+
+def test_icc_and_exif_survive_unless_stripped(codec, photo, tmp_path):
+    from PIL import ExifTags, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # rotate 90 degrees clockwise to display
+    exif[ExifTags.Base.Make] = "licc-test"
+    src = tmp_path / "meta.jpg"
+    crop(photo, 40, 24).save(src, icc_profile=icc, exif=exif, quality=95)
+
+    out = codec.decode(codec.encode(str(src)))
+    assert out.size == (24, 40)  # orientation applied to the pixels
+    assert out.info["icc_profile"] == icc
+    kept = Image.Exif()
+    kept.load(out.info["exif"])
+    assert kept[ExifTags.Base.Make] == "licc-test"
+    assert kept.get(ExifTags.Base.Orientation, 1) == 1  # not applied twice by viewers
+
+    bare = codec.decode(codec.encode(str(src), strip=True))
+    assert "icc_profile" not in bare.info and "exif" not in bare.info

@@ -112,3 +112,16 @@ def test_coding_path_does_not_import_compressai(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_deformable_convolution_matches_torchvision():
+    from torchvision.ops import deform_conv2d
+
+    from lic_codec.models.layers import deform_conv3x3
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 7, 9)
+    offsets = torch.randn(2, 18, 7, 9) * 1.5  # many taps land between pixels or outside
+    w, b = torch.randn(4, 5, 3, 3), torch.randn(4)
+    assert torch.allclose(deform_conv3x3(x, offsets, w, b),
+                          deform_conv2d(x, offsets, w, b, padding=1), atol=1e-4)

@@ -9,7 +9,9 @@ TAG_HYPER = b"ZHYP"  # rANS stream of the hyper-latent z
 TAG_ANCHOR = b"YANC"  # rANS stream of the anchor half of the latent
 TAG_NONANCHOR = b"YNON"  # rANS stream of the non-anchor half
 TAG_ALPHA = b"ALPH"  # zlib-compressed 8-bit alpha plane (lossless), optional
-KNOWN_TAGS = (TAG_HYPER, TAG_ANCHOR, TAG_NONANCHOR, TAG_ALPHA)
+TAG_ICC = b"ICCP"  # ICC colour profile, verbatim, optional
+TAG_EXIF = b"EXIF"  # EXIF block as Pillow writes it (orientation already applied), optional
+KNOWN_TAGS = (TAG_HYPER, TAG_ANCHOR, TAG_NONANCHOR, TAG_ALPHA, TAG_ICC, TAG_EXIF)
 REQUIRED_TAGS = (TAG_HYPER, TAG_ANCHOR, TAG_NONANCHOR)
 
 # Colour modes of the source image; the codec always codes RGB, the decoder converts back.

@@ -22,6 +22,8 @@ class SourceImage:
     rgb: np.ndarray  # [H, W, 3] uint8
     alpha: np.ndarray | None  # [H, W] uint8, or None
     mode: str  # "RGB", "L", "RGBA" or "LA": what decode gives back
+    icc: bytes | None = None  # ICC colour profile, kept verbatim
+    exif: bytes | None = None  # EXIF block (orientation already applied to the pixels)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -58,7 +60,10 @@ def from_pil(im: Image.Image) -> SourceImage:
     else:
         rgb = np.asarray(im.convert("RGB"))
     mode = ("L" if grey else "RGB") + ("A" if has_alpha else "")
-    return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), alpha, mode)
+    exif = im.getexif()
+    return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), alpha, mode,
+                       icc=im.info.get("icc_profile") or None,
+                       exif=exif.tobytes() if len(exif) else None)
 
 
 def _palette_is_grey(im: Image.Image) -> bool:
@@ -87,11 +92,22 @@ def load_image(source, name: str | None = None) -> SourceImage:
         raise ImageError(f"{name}: cannot read image ({exc})") from None
 
 
-def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, mode: str) -> Image.Image:
-    """Rebuild the user's image from decoded RGB (+ alpha)."""
+def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, icc: bytes | None = None,
+           exif: bytes | None = None) -> Image.Image:
+    """Rebuild the user's image from decoded RGB (+ alpha, ICC profile and EXIF, which
+    ``save_kwargs`` hands to Pillow when writing)."""
     im = Image.fromarray(rgb, "RGB")
     if mode.startswith("L"):
         im = im.convert("L")
     if alpha is not None and mode.endswith("A"):
         im.putalpha(Image.fromarray(alpha, "L"))
+    if icc:
+        im.info["icc_profile"] = icc
+    if exif:
+        im.info["exif"] = exif
     return im
+
+
+def save_kwargs(im: Image.Image) -> dict:
+    """Metadata to pass to ``Image.save`` so it reaches the output file."""
+    return {k: im.info[k] for k in ("icc_profile", "exif") if im.info.get(k)}
