@@ -20,6 +20,7 @@ from .format.container import Header, pack_mask, read_container, write_container
 from .io.images import SourceImage, from_pil, load_image, to_pil
 from .quality import rate_position, resolve_quality
 from .ratecontrol import SearchResult, Target, search
+from .tiling import MARGIN, TILE, analyse_tiled, synthesize_tiled
 
 PAD = 64  # g_a downsamples by 16 and h_a by 4 more
 
@@ -37,6 +38,7 @@ class Codec:
             torch.set_num_threads(threads)
         self.weights = weights
         self.model_name = model
+        self.tile, self.margin = TILE, MARGIN  # transforms run in tiles (bounded memory)
         self.model, self.model_id = load_model(model, weights)
 
     # ---- encode -----------------------------------------------------------------------
@@ -83,7 +85,7 @@ class Codec:
 
         x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float() / 255.0
         with torch.inference_mode():
-            return self.model.g_a(_pad(x))  # [1, M, H'/16, W'/16]
+            return analyse_tiled(self.model.g_a, _pad(x), self.tile, self.margin)  # [1, M, H'/16, W'/16]
 
     def _code(self, src: SourceImage, feats, q: float) -> bytes:
         import torch
@@ -141,7 +143,9 @@ class Codec:
         with torch.inference_mode():
             y_hat = model.latent.decompress(coded, (Hp // 16, Wp // 16))
             active = torch.from_numpy(coded.active)
-            x_hat = model.synthesize(y_hat, t, active if active.any() else None)
+            keep = active if active.any() else None
+            x_hat = synthesize_tiled(lambda y: model.synthesize(y, t, keep), y_hat, self.tile,
+                                     self.margin)
         x_hat = x_hat[0, :, : header.height, : header.width].clamp(0, 1)
         rgb = (x_hat * 255).round().byte().permute(1, 2, 0).contiguous().numpy()
         return to_pil(rgb, alpha, header.mode, sections.get(C.TAG_ICC), sections.get(C.TAG_EXIF))

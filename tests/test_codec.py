@@ -144,3 +144,16 @@ def test_icc_and_exif_survive_unless_stripped(codec, photo, tmp_path):
 
     bare = codec.decode(codec.encode(str(src), strip=True))
     assert "icc_profile" not in bare.info and "exif" not in bare.info
+
+
+def test_tiled_transforms_match_untiled(tiny_weights, photo):
+    """Small tiles (forced) give the same latent and image as one pass, up to rounding."""
+    whole = Codec(weights=tiny_weights)
+    tiled = Codec(weights=tiny_weights)
+    tiled.tile, tiled.margin = 4, 4  # 64-pixel tiles: 5 x 4 tiles on a 320x240 image
+    src = whole.source(photo)
+    assert torch.allclose(whole._features(src), tiled._features(src), atol=1e-4)
+    data = whole.encode(photo, quality=50)
+    a = np.asarray(whole.decode(data), dtype=np.int16)
+    b = np.asarray(tiled.decode(data), dtype=np.int16)
+    assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.001
