@@ -1,6 +1,7 @@
-"""Rate-distortion training on CPU, resumable across sessions.
+"""Training on CPU, resumable across sessions.
 
-    python -m lic_codec.train rd --arch student --run runs/student
+    python -m lic_codec.train rd --arch teacher --run runs/teacher
+    python -m lic_codec.train distill --teacher runs/teacher/ckpt.pt --stage a --run runs/distill
 
 reads top to bottom: arguments, data, model (new or resumed), learning rate, loop. A run
 directory holds one checkpoint (``ckpt.pt``, overwritten) and one log (``log.tsv``).
@@ -21,14 +22,19 @@ from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import CropDataset
+from .distill import STAGES, Distiller
 from .losses import rate_distortion
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
+DEFAULT_KODAK = DEFAULT_DATA.parent / "kodak"
+EVAL_QUALITIES = (0.0, 50.0, 100.0)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m lic_codec.train")
-    ap.add_argument("mode", choices=["rd"], help="rd: rate-distortion training of one network")
+    ap.add_argument("mode", choices=["rd", "distill"],
+                    help="rd: rate-distortion training of one network; distill: train the "
+                         "student from a frozen teacher")
     ap.add_argument("--arch", choices=["student", "teacher"], default="student")
     ap.add_argument("--run", required=True, help="run directory (checkpoint + log)")
     ap.add_argument("--data", default=str(DEFAULT_DATA))
@@ -46,12 +52,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--stop-after-minutes", type=float, default=0, help="0 = no limit")
+    ap.add_argument("--eval-every", type=int, default=2000,
+                    help="Kodak evaluation through the real codec every N steps (0 = never)")
+    ap.add_argument("--eval-data", default=str(DEFAULT_KODAK))
+    ap.add_argument("--eval-images", type=int, default=4, help="first N images of --eval-data")
+    ap.add_argument("--teacher", default=None, help="distill: the teacher's checkpoint")
+    ap.add_argument("--stage", choices=sorted(STAGES), default="a",
+                    help="distill: (a) features, (b) channel-level latent + reconstruction, "
+                         "(c) rate-distortion fine-tuning")
+    ap.add_argument("--init", default=None,
+                    help="start a new run from this checkpoint's model weights")
+    for term in ("feat", "latent", "recon", "rd"):
+        ap.add_argument(f"--w-{term}", type=float, default=None,
+                        help=f"distill: weight of the {term} term (default: the stage's)")
     return ap.parse_args(argv)
 
 
-def learning_rate(step: int, base: float, decay_at: list[int]) -> float:
-    """Short linear warm-up, then step decays (x0.1) at the given steps."""
-    warm = min(1.0, (step + 1) / 500)
+def learning_rate(step: int, base: float, decay_at: list[int], warm_from: int = 0) -> float:
+    """Linear warm-up over 500 steps from ``warm_from`` (the start, or a resume without
+    optimizer state), then step decays (x0.1) at the given steps."""
+    warm = min(1.0, (step - warm_from + 1) / 500)
     return base * warm * 0.1 ** sum(step >= s for s in decay_at)
 
 
@@ -66,29 +86,60 @@ def main(argv=None) -> None:
     cfg = ModelConfig.from_dict(state["config"]) if state else (
         STUDENT if args.arch == "student" else TEACHER)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
+    if not state and args.init:
+        init = load_checkpoint(args.init)
+        model.load_state_dict(upgrade_state(init["model"]))
+        print(f"initialised from {args.init} (step {init['step']})")
+    distiller = None
+    if args.mode == "distill":
+        if not args.teacher:
+            raise SystemExit("distill needs --teacher CKPT")
+        tstate = load_checkpoint(args.teacher)
+        teacher = LicModel(ModelConfig.from_dict(tstate["config"]))
+        teacher.load_state_dict(upgrade_state(tstate["model"]))
+        weights = dict(STAGES[args.stage])
+        for term in weights:
+            if getattr(args, f"w_{term}") is not None:
+                weights[term] = getattr(args, f"w_{term}")
+        distiller = Distiller(model, teacher.to(memory_format=torch.channels_last), weights,
+                              args.l1)
+        if state and "distiller" in state:
+            distiller.load_state_dict(state["distiller"], strict=False)
+        print(f"distilling from {args.teacher} (step {tstate['step']}), weights {weights}")
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    if distiller is not None:
+        main_params += [p for n, p in distiller.named_parameters() if not n.startswith("teacher.")]
     opt = torch.optim.Adam(main_params, lr=args.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     step, wall = 0, 0.0
     seed = args.seed
+    warm_from = 0
     if state:
         model.load_state_dict(upgrade_state(state["model"]))
-        opt.load_state_dict(state["optimizer"])
-        aux_opt.load_state_dict(state["aux_optimizer"])
         step, wall, seed = state["step"], state["wall_seconds"], state["seed"]
+        if state["optimizer"] is not None:
+            opt.load_state_dict(state["optimizer"])
+            aux_opt.load_state_dict(state["aux_optimizer"])
+        else:
+            warm_from = step
+            print("no optimizer state for this step: Adam restarts with a warm-up")
         print(f"resumed {ckpt_path} at step {step} ({wall / 3600:.2f} h)")
     print(f"{cfg.arch}: {model.param_count() / 1e6:.2f} M parameters")
 
     data = CropDataset(args.data, args.patch)
     print(f"{len(data)} training images from {args.data}")
+    keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon"] if distiller else [])
     new_log = not log_path.exists()
     log = open(log_path, "a", buffering=1)
     if new_log:
-        log.write("step\tloss\tbpp\tpsnr\tl1\tlr\twall_s\n")
+        log.write("step\t" + "\t".join(keys) + "\tlr\twall_s\n")
 
     def checkpoint():
-        save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args))
+        extra = None
+        if distiller is not None:
+            extra = {k: v for k, v in distiller.state_dict().items() if not k.startswith("teacher.")}
+        save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args), extra)
 
     stop = []  # SIGTERM/SIGINT: finish the step, save, exit
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -96,20 +147,22 @@ def main(argv=None) -> None:
 
     t_start, t_ckpt = time.time(), time.time()
     wall0 = wall
-    acc = {"loss": 0.0, "bpp": 0.0, "psnr": 0.0, "l1": 0.0}
+    acc = dict.fromkeys(keys, 0.0)
     n_acc = 0
     K = cfg.num_levels
     model.train()
     while step < args.steps:
-        lr = learning_rate(step, args.lr, args.lr_decay_at)
+        lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from)
         for gr in opt.param_groups:
             gr["lr"] = lr
         x = data.batch(args.batch, seed, step).to(memory_format=torch.channels_last)
         torch.manual_seed(seed * 1_000_003 + step)  # rate positions and quantization noise
         t = torch.rand(args.batch) * (K - 1)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not args.fp32):
-            out = model(x, t)
-        terms = rate_distortion(out, x, model.lmbda(t), args.l1)
+            if distiller is None:
+                terms = rate_distortion(model(x, t), x, model.lmbda(t), args.l1)
+            else:
+                terms = distiller(model, x, t)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         if args.clip:
@@ -128,10 +181,12 @@ def main(argv=None) -> None:
         n_acc += 1
         if step % args.log_every == 0:
             a = {k: v / n_acc for k, v in acc.items()}
-            log.write(f"{step}\t{a['loss']:.4f}\t{a['bpp']:.4f}\t{a['psnr']:.3f}\t"
-                      f"{a['l1']:.4f}\t{lr:.2e}\t{wall:.0f}\n")
+            log.write(f"{step}\t" + "\t".join(f"{a[k]:.4f}" for k in keys)
+                      + f"\t{lr:.2e}\t{wall:.0f}\n")
             acc = dict.fromkeys(acc, 0.0)
             n_acc = 0
+        if args.eval_every and step % args.eval_every == 0 and Path(args.eval_data).is_dir():
+            evaluate_now(model, run, step, args)
         if time.time() - t_ckpt > args.ckpt_minutes * 60:
             checkpoint()
             t_ckpt = time.time()
@@ -140,6 +195,31 @@ def main(argv=None) -> None:
             break
     checkpoint()
     print(f"stopped at step {step}, {wall / 3600:.2f} h in total")
+
+
+def evaluate_now(model: LicModel, run: Path, step: int, args) -> None:
+    """Export a copy of the model and code the first Kodak images with the real codec
+    (actual bytes); append mean bpp and PSNR per quality to ``eval.tsv``."""
+    import copy
+    import tempfile
+
+    from ..evaluate import evaluate
+    from .export import export_model
+
+    snapshot = copy.deepcopy(model).float().eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        export_model(snapshot, Path(tmp) / f"{model.cfg.arch}.pt")
+        rep = evaluate(Path(args.eval_data), list(EVAL_QUALITIES), model.cfg.arch,
+                       weights=Path(tmp), limit=args.eval_images)
+    path = run / "eval.tsv"
+    new = not path.exists()
+    with open(path, "a") as f:
+        if new:
+            f.write("step\tquality\tbpp\tpsnr\tskipped_channels\timages\n")
+        for s in rep["summary"]:
+            f.write(f"{step}\t{s['quality']:g}\t{s['bpp']:.4f}\t{s['psnr']:.3f}\t"
+                    f"{s['skipped_channels']:.1f}\t{rep['images']}\n")
+    model.train()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Resumable training checkpoints: one file per run, overwritten atomically.
+"""Resumable training checkpoints, one pair of files per run, overwritten atomically:
 
-Model weights stay fp32; Adam's moment estimates are stored in bfloat16 (same exponent range
-as fp32, half the bytes) so a checkpoint is small enough to commit every session.
+- ``ckpt.pt``: fp32 model, step, wall time, data-order seed, config and arguments. Small
+  enough to commit every session.
+- ``opt.pt``: Adam's state (moments in bfloat16: same range as fp32, half the bytes) for an
+  exact resume within a session. Not committed (it would double the size); a run resumed
+  without it restarts Adam with a short warm-up.
 """
 
 from __future__ import annotations
@@ -14,44 +17,42 @@ import torch
 from ..models.config import ModelConfig
 
 
-def _shrink_optimizer(sd: dict) -> dict:
-    state = {
-        k: {n: (v.to(torch.bfloat16) if torch.is_tensor(v) and v.dim() > 0 else v)
-            for n, v in s.items()}
-        for k, s in sd["state"].items()
-    }
+def _map_state(sd: dict, fn) -> dict:
+    state = {k: {n: (fn(v) if torch.is_tensor(v) and v.dim() > 0 else v) for n, v in s.items()}
+             for k, s in sd["state"].items()}
     return {"state": state, "param_groups": sd["param_groups"]}
 
 
-def _grow_optimizer(sd: dict) -> dict:
-    state = {
-        k: {n: (v.float() if torch.is_tensor(v) and v.dtype == torch.bfloat16 else v)
-            for n, v in s.items()}
-        for k, s in sd["state"].items()
-    }
-    return {"state": state, "param_groups": sd["param_groups"]}
-
-
-def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfig, args) -> None:
-    path = Path(path)
+def _save(obj, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": _shrink_optimizer(opt.state_dict()),
-            "aux_optimizer": aux_opt.state_dict(),
-            "step": step,
-            "wall_seconds": wall,
-            "seed": seed,
-            "config": cfg.to_dict(),
-            "args": args,
-        },
-        tmp,
-    )
+    torch.save(obj, tmp)
     os.replace(tmp, path)
 
 
+def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfig, args,
+                    distiller: dict | None = None) -> None:
+    """``distiller``: the distillation adapters' state, kept with the student."""
+    path = Path(path)
+    _save({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
+           "aux_optimizer": aux_opt.state_dict(), "step": step}, path.with_name("opt.pt"))
+    ckpt = {"model": model.state_dict(), "step": step, "wall_seconds": wall, "seed": seed,
+            "config": cfg.to_dict(), "args": args}
+    if distiller is not None:
+        ckpt["distiller"] = distiller
+    _save(ckpt, path)
+
+
 def load_checkpoint(path) -> dict:
+    """The checkpoint, with ``optimizer``/``aux_optimizer`` set to None when ``opt.pt`` is
+    missing or belongs to another step."""
+    path = Path(path)
     state = torch.load(path, map_location="cpu", weights_only=False)
-    state["optimizer"] = _grow_optimizer(state["optimizer"])
+    state["optimizer"] = state["aux_optimizer"] = None
+    opt_path = path.with_name("opt.pt")
+    if opt_path.exists():
+        o = torch.load(opt_path, map_location="cpu", weights_only=False)
+        if o.get("step") == state["step"]:
+            state["optimizer"] = _map_state(
+                o["optimizer"], lambda v: v.float() if v.dtype == torch.bfloat16 else v)
+            state["aux_optimizer"] = o["aux_optimizer"]
     return state
