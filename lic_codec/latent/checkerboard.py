@@ -25,11 +25,11 @@ import torch.nn as nn
 
 from ..entropy import rans
 from ..entropy.tables import TableSet
+from .exact import MAX_ABS_ACT, ONE, ExactEntropyParameters, scale_thresholds, to_grid
 from ..models.layers import CheckerboardMaskedConv2d, conv, deconv, quantize_ste
 
 # CompressAI's default scale table: 64 scales from 0.11 to 256, log-spaced.
 SCALE_TABLE = torch.exp(torch.linspace(np.log(0.11), np.log(256.0), 64))
-_SCALE_TABLE_F32 = SCALE_TABLE.numpy().astype(np.float32)
 
 
 def anchor_mask(h: int, w: int, device=None) -> torch.Tensor:
@@ -88,6 +88,8 @@ class CheckerboardHyperprior(nn.Module):
             self.gaussian_conditional = GaussianConditional(SCALE_TABLE.tolist())
         self.z_tables: TableSet | None = None
         self.y_tables: TableSet | None = None
+        self.scale_thresholds = scale_thresholds(SCALE_TABLE)  # replaced by the stored ones
+        self._exact_params: ExactEntropyParameters | None = None
 
     # ---- training ---------------------------------------------------------------------
     def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -122,50 +124,53 @@ class CheckerboardHyperprior(nn.Module):
         eb.update(force=True)
         gc.update_scale_table(SCALE_TABLE, force=True)
         self.z_medians.copy_(eb.quantiles[:, 0, 1].detach())
+        self.scale_thresholds = scale_thresholds(SCALE_TABLE)
+        self._exact_params = None
         self.z_tables = TableSet.from_compressai(eb._quantized_cdf, eb._cdf_length, eb._offset)
         self.y_tables = TableSet.from_compressai(gc._quantized_cdf, gc._cdf_length, gc._offset)
 
-    @staticmethod
-    def _scale_index(scales: torch.Tensor) -> np.ndarray:
-        """Table index of each scale: the number of table entries (but the last) below it,
-        as CompressAI's ``build_indexes`` (which loops in Python and is ~50x slower)."""
-        table = _SCALE_TABLE_F32
-        s = np.maximum(scales.numpy().astype(np.float32), table[0])
-        return np.searchsorted(table[:-1], s, side="left").astype(np.int64)
-
-    def _z_medians(self) -> torch.Tensor:
-        return self.z_medians.view(1, -1, 1, 1)
-
     # ---- coding -----------------------------------------------------------------------
+    # Everything that selects a coding distribution goes through the exact integer twins of
+    # the networks (latent/exact.py); tensors named *_int hold integers on the 2^-8 grid.
+    def _exact(self) -> ExactEntropyParameters:
+        assert self.z_tables is not None and self.y_tables is not None, "tables not built"
+        if self._exact_params is None:
+            self._exact_params = ExactEntropyParameters(self, self.scale_thresholds)
+        return self._exact_params
+
+    def _z_medians_int(self) -> torch.Tensor:
+        return to_grid(self.z_medians).view(1, -1, 1, 1)
+
     @torch.no_grad()
     def compress(self, y: torch.Tensor) -> CodedLatent:
         """y: [1, M, h, w] float32 -> coded sections."""
-        assert self.z_tables is not None and self.y_tables is not None, "tables not built"
+        ex = self._exact()
         z = self.h_a(y)
-        med = self._z_medians()
-        z_sym = torch.round(z - med)
-        z_hat = z_sym + med
+        med_int = self._z_medians_int()
+        z_sym = torch.round(z.double() - med_int / ONE)  # [1, Nh, h/4, w/4]
+        z_hat_int = (z_sym * ONE + med_int).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
         z_idx = np.broadcast_to(np.arange(z.shape[1])[:, None, None], z.shape[1:])
-        z_bytes = rans.encode(z_sym.int().numpy(), z_idx, rans.model_cache(self.z_tables))
+        z_bytes = rans.encode(z_sym.long().numpy(), z_idx, rans.model_cache(self.z_tables))
 
         active = (torch.round(y[0]) != 0).flatten(1).any(1)  # [M]
         y_models = rans.model_cache(self.y_tables)
-        hyper = self.h_s(z_hat)
+        hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(y.shape[2], y.shape[3])
+        y64 = y[0].double()
 
-        def code_pass(mu, scales, where):
-            sel = (active[:, None, None] & where[0, 0])  # [M, h, w]
-            sym = torch.round(y[0] - mu[0])[sel]
-            data = rans.encode(sym.int().numpy(), self._scale_index(scales[0][sel]), y_models)
-            return sym, data, sel
+        def code_pass(mu_int, scale_int, where):
+            sel = active[:, None, None] & where[0, 0]  # [M, h, w]
+            mu = mu_int[0][sel]
+            sym = torch.round(y64[sel] - mu / ONE)
+            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int[0][sel]), y_models)
+            return sym, data, sel, mu
 
-        mu_a, s_a = self.params_anchor(hyper).chunk(2, 1)
-        sym_a, anchor_bytes, sel_a = code_pass(mu_a, s_a, anchors)
-        y_hat = torch.zeros_like(y)
-        y_hat[0][sel_a] = sym_a + mu_a[0][sel_a]
-        ctx = self.context(y_hat)
-        mu_n, s_n = self.params_nonanchor(torch.cat([hyper, ctx], 1)).chunk(2, 1)
-        sym_n, nonanchor_bytes, _ = code_pass(mu_n, s_n, ~anchors)
+        mu_a, s_a = ex.anchor_params(hyper)
+        sym_a, anchor_bytes, sel_a, mu_sel = code_pass(mu_a, s_a, anchors)
+        y_hat_int = torch.zeros(y.shape, dtype=torch.float64)
+        y_hat_int[0][sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
+        mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
+        sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors)
         crc = _symbols_crc(z_sym, sym_a, sym_n)
         return CodedLatent(
             (z.shape[2], z.shape[3]), active.numpy(), z_bytes, anchor_bytes, nonanchor_bytes, crc
@@ -176,39 +181,38 @@ class CheckerboardHyperprior(nn.Module):
         """Coded sections -> y_hat [1, M, h, w] (float32); raises CorruptStreamError."""
         from ..errors import CorruptStreamError
 
-        assert self.z_tables is not None and self.y_tables is not None, "tables not built"
+        ex = self._exact()
         zh, zw = coded.z_shape
         C = self.Nh
         z_idx = np.broadcast_to(np.arange(C)[:, None, None], (C, zh, zw))
         z_sym = rans.decode(coded.z_bytes, z_idx, rans.model_cache(self.z_tables))
-        z_sym_t = torch.from_numpy(z_sym.astype(np.float32)).view(1, C, zh, zw)
-        z_hat = z_sym_t + self._z_medians()
+        z_sym_t = torch.from_numpy(z_sym.astype(np.float64)).view(1, C, zh, zw)
+        z_hat_int = (z_sym_t * ONE + self._z_medians_int()).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
 
         h, w = y_shape
         active = torch.from_numpy(np.asarray(coded.active, dtype=bool))
         y_models = rans.model_cache(self.y_tables)
-        hyper = self.h_s(z_hat)
+        hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(h, w)
-        y_hat = torch.zeros(1, self.M, h, w)
+        y_hat_int = torch.zeros(1, self.M, h, w, dtype=torch.float64)
 
-        def decode_pass(data, mu, scales, where):
+        def decode_pass(data, mu_int, scale_int, where):
             sel = active[:, None, None] & where[0, 0]
-            sym = rans.decode(data, self._scale_index(scales[0][sel]), y_models)
-            sym_t = torch.from_numpy(sym.astype(np.float32))
-            y_hat[0][sel] = sym_t + mu[0][sel]
+            sym = rans.decode(data, ex.scale_index(scale_int[0][sel]), y_models)
+            sym_t = torch.from_numpy(sym.astype(np.float64))
+            y_hat_int[0][sel] = (sym_t * ONE + mu_int[0][sel]).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
             return sym_t
 
-        mu_a, s_a = self.params_anchor(hyper).chunk(2, 1)
+        mu_a, s_a = ex.anchor_params(hyper)
         sym_a = decode_pass(coded.anchor_bytes, mu_a, s_a, anchors)
-        ctx = self.context(y_hat)
-        mu_n, s_n = self.params_nonanchor(torch.cat([hyper, ctx], 1)).chunk(2, 1)
+        mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
         sym_n = decode_pass(coded.nonanchor_bytes, mu_n, s_n, ~anchors)
         if _symbols_crc(z_sym_t, sym_a, sym_n) != coded.symbols_crc:
             raise CorruptStreamError(
                 "decoded symbols do not match the encoder's checksum "
                 "(the file is damaged or was made with different arithmetic)"
             )
-        return y_hat
+        return (y_hat_int / ONE).float()  # exact: |values| < 2^24 on a 2^-8 grid
 
 
 def _symbols_crc(*parts: torch.Tensor) -> int:
@@ -216,5 +220,5 @@ def _symbols_crc(*parts: torch.Tensor) -> int:
 
     crc = 0
     for p in parts:
-        crc = zlib.crc32(p.to(torch.int32).numpy().astype("<i4").tobytes(), crc)
+        crc = zlib.crc32(p.to(torch.int64).numpy().astype("<i4").tobytes(), crc)
     return crc

@@ -61,6 +61,7 @@ def _load(path_str: str, mtime: float):
     arrays = {k: v.numpy() for k, v in blob["tables"].items()}
     model.latent.z_tables = TableSet.from_arrays(arrays, "z")
     model.latent.y_tables = TableSet.from_arrays(arrays, "y")
+    model.latent.scale_thresholds = arrays["y_thresholds"]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -25,7 +25,8 @@ def export_model(model: LicModel, path: Path) -> str:
     model.latent.build_tables()
     zt, yt = model.latent.z_tables, model.latent.y_tables
     assert zt is not None and yt is not None
-    arrays = {**zt.to_arrays("z"), **yt.to_arrays("y")}
+    arrays = {**zt.to_arrays("z"), **yt.to_arrays("y"),
+              "y_thresholds": model.latent.scale_thresholds}
     state = {k: v.detach().clone() for k, v in inference_state(model.state_dict()).items()}
     blob = {
         "config": model.cfg.to_dict(),

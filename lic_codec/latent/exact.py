@@ -1,0 +1,152 @@
+"""Exact integer arithmetic for everything that decides the coding distributions.
+
+Why: if encoder and decoder compute a mean or a scale index even one ulp apart, the rANS
+decoder desyncs and the file decodes to garbage (CompressAI issues #279, #309, #320, #340).
+So the hyper-synthesis, the checkerboard context network and both parameter networks run in
+fixed point:
+
+- activations are integers on a grid of 2^-F_ACT (F_ACT = 8);
+- each layer's weights are integers, scaled per output channel by a power of two chosen so the
+  largest weight uses 15 bits; biases are integers on the product grid;
+- a layer is an integer convolution followed by a rounding shift back to the activation grid;
+  LeakyReLU multiplies negative values by an integer slope /1024 and rounds.
+
+The integer convolutions run as float64 convolutions on integer-valued tensors. Every product
+and partial sum is an integer below 2^53 (bounded in :func:`ExactLayer.bound`), so the result
+is exact whatever the summation order, thread count, instruction set or BLAS library.
+Scale indexes come from integer comparisons with integer thresholds stored in the weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+F_ACT = 8
+ONE = float(1 << F_ACT)
+W_BITS = 15
+SLOPE_DEN = 1024
+MAX_ABS_ACT = float(1 << 24)  # |activation| bound on the integer grid (2^16 in real units)
+
+
+def _round_half_up(x: torch.Tensor) -> torch.Tensor:
+    return torch.floor(x + 0.5)
+
+
+def weight_shifts(peak: torch.Tensor) -> torch.Tensor:
+    """Per channel, the largest s in [0, 40] with peak * 2^s <= 2^15 - 1, computed with
+    frexp and comparisons only (no log2, whose last bit may differ between libraries)."""
+    _, e = torch.frexp(peak)  # peak = m * 2^e, 0.5 <= m < 1
+    s = (W_BITS - e).double()
+    s = torch.where(peak * torch.pow(2.0, s) > (1 << W_BITS) - 1, s - 1, s)
+    return torch.where(peak > 0, s, torch.zeros_like(s)).clamp(0, 40)
+
+
+class ExactLayer:
+    """An integer version of a Conv2d / ConvTranspose2d (optionally with a fixed mask)."""
+
+    def __init__(self, module: nn.Module, mask: torch.Tensor | None = None):
+        w = module.weight.detach().double()
+        if mask is not None:
+            w = w * mask.double()
+        self.transposed = isinstance(module, nn.ConvTranspose2d)
+        out_dim = 1 if self.transposed else 0
+        other = tuple(d for d in range(4) if d != out_dim)
+        peak = w.abs().amax(dim=other)  # per output channel
+        shifts = weight_shifts(peak)
+        view = [1, -1, 1, 1]
+        wshape = [1, 1, 1, 1]
+        wshape[out_dim] = -1
+        self.weight = _round_half_up(w * torch.pow(2.0, shifts).view(wshape))
+        b = module.bias.detach().double() if module.bias is not None else torch.zeros_like(peak)
+        self.bias = _round_half_up(b * torch.pow(2.0, shifts + F_ACT))
+        self.div = torch.pow(2.0, shifts).view(view)
+        self.stride, self.padding = module.stride, module.padding
+        self.output_padding = getattr(module, "output_padding", (0, 0))
+        self.fan_in = int(self.weight.shape[0 if self.transposed else 1]
+                          * self.weight.shape[2] * self.weight.shape[3])
+
+    def bound(self) -> float:
+        """Largest possible |accumulator| for activations within MAX_ABS_ACT."""
+        return self.fan_in * float(1 << W_BITS) * MAX_ABS_ACT + float(self.bias.abs().max())
+
+    def __call__(self, a: torch.Tensor) -> torch.Tensor:
+        if self.transposed:
+            acc = F.conv_transpose2d(a, self.weight, self.bias, self.stride, self.padding,
+                                     self.output_padding)
+        else:
+            acc = F.conv2d(a, self.weight, self.bias, self.stride, self.padding)
+        return _round_half_up(acc / self.div).clamp_(-MAX_ABS_ACT, MAX_ABS_ACT)
+
+
+class ExactLeakyReLU:
+    def __init__(self, slope: float):
+        self.num = float(round(slope * SLOPE_DEN))
+
+    def __call__(self, a: torch.Tensor) -> torch.Tensor:
+        return torch.where(a >= 0, a, _round_half_up(a * self.num / SLOPE_DEN))
+
+
+def exact_sequence(seq: nn.Sequential) -> list:
+    layers: list = []
+    for m in seq:
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            layers.append(ExactLayer(m, getattr(m, "mask", None)))
+        elif isinstance(m, nn.LeakyReLU):
+            layers.append(ExactLeakyReLU(m.negative_slope))
+        else:
+            raise TypeError(f"no exact version of {type(m).__name__}")
+    return layers
+
+
+def run(layers: list, a: torch.Tensor) -> torch.Tensor:
+    for layer in layers:
+        a = layer(a)
+    return a
+
+
+def to_grid(x: torch.Tensor) -> torch.Tensor:
+    """Real values -> integers on the activation grid (float64)."""
+    return _round_half_up(x.double() * ONE)
+
+
+def scale_thresholds(scale_table: torch.Tensor) -> np.ndarray:
+    """Integer thresholds T_k with: index = number of k such that scale_int > T_k, which is
+    CompressAI's index for scale = scale_int / 2^F_ACT (lower bound = the first entry)."""
+    t = scale_table[:-1].double() * ONE
+    return np.floor(t.numpy()).astype(np.int64)
+
+
+class ExactEntropyParameters:
+    """The integer twins of h_s, the context network and both parameter networks."""
+
+    def __init__(self, latent: nn.Module, thresholds: np.ndarray):
+        self.h_s = exact_sequence(latent.h_s)
+        self.context = exact_sequence(nn.Sequential(latent.context))
+        self.anchor = exact_sequence(latent.params_anchor)
+        self.nonanchor = exact_sequence(latent.params_nonanchor)
+        self.thresholds = np.asarray(thresholds, dtype=np.float64)  # sorted
+        worst = max(layer.bound() for seq in (self.h_s, self.context, self.anchor, self.nonanchor)
+                    for layer in seq if isinstance(layer, ExactLayer))
+        if worst >= 2.0**53:
+            raise ValueError(f"accumulator bound 2^{math.log2(worst):.1f} is not exact in float64")
+
+    def hyper(self, z_hat_int: torch.Tensor) -> torch.Tensor:
+        return run(self.h_s, z_hat_int)
+
+    def anchor_params(self, hyper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return run(self.anchor, hyper).chunk(2, 1)
+
+    def nonanchor_params(self, hyper: torch.Tensor, y_hat_anchor_int: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx = run(self.context, y_hat_anchor_int)
+        return run(self.nonanchor, torch.cat([hyper, ctx], 1)).chunk(2, 1)
+
+    def scale_index(self, scale_int: torch.Tensor) -> np.ndarray:
+        """Integer scales (any shape) -> table indexes (flat int64): the number of
+        thresholds below each scale (exact: integer-valued float64 on both sides)."""
+        return np.searchsorted(self.thresholds, scale_int.reshape(-1).numpy(), side="left")

@@ -1,0 +1,80 @@
+"""Exact integer entropy parameters: the float64 convolutions equal an int64 reference, and
+files decode to identical symbols under other thread counts, instruction sets and with
+oneDNN off."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+from numpy.lib.stride_tricks import sliding_window_view
+
+from conftest import crop
+
+from lic_codec.latent.exact import ExactLayer, ExactLeakyReLU, to_grid
+
+
+def _int_conv(a: np.ndarray, w: np.ndarray, b: np.ndarray, pad: int) -> np.ndarray:
+    """Reference convolution in int64 (stride 1). a [C, H, W], w [O, C, k, k]."""
+    a = np.pad(a, ((0, 0), (pad, pad), (pad, pad)))
+    win = sliding_window_view(a, w.shape[2:], axis=(1, 2))  # [C, H, W, k, k]
+    return np.einsum("chwij,ocij->ohw", win, w) + b[:, None, None]
+
+
+def test_exact_layer_equals_integer_reference():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 5, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.mul_(torch.logspace(-3, 1, 5).view(5, 1, 1, 1))  # very different scales
+    layer = ExactLayer(conv)
+    a = to_grid(torch.randn(1, 6, 7, 8) * 40)  # large activations, integers on the grid
+    got = layer(a)
+    acc = _int_conv(a[0].numpy().astype(np.int64), layer.weight.numpy().astype(np.int64),
+                    layer.bias.numpy().astype(np.int64), 1)
+    div = layer.div.view(-1, 1, 1).numpy().astype(np.int64)
+    want = np.floor_divide(acc + div // 2, div)  # round half up, in integers
+    assert np.array_equal(got[0].numpy().astype(np.int64), want)
+    # and it approximates the float layer well
+    assert torch.allclose(got / 256, conv(a.float() / 256).double(), atol=0.02)
+
+
+def test_exact_leaky_relu_is_integer():
+    f = ExactLeakyReLU(0.01)
+    a = torch.tensor([-1000.0, -3.0, 0.0, 7.0])
+    out = f(a)
+    assert torch.equal(out, torch.floor(out)) and out[3] == 7 and out[0] == -10
+
+
+def test_files_decode_identically_under_other_arithmetic(tiny_weights, photo, tmp_path):
+    from lic_codec.codec import Codec
+    from lic_codec.portability import CONFIGS, cross_decode
+
+    codec = Codec(weights=tiny_weights)
+    files = []
+    for i, (w, h) in enumerate([(96, 64), (70, 45)]):
+        f = tmp_path / f"{i}.licc"
+        f.write_bytes(codec.encode(crop(photo, w, h), quality=40 * i + 30))
+        files.append(f)
+    results = cross_decode(files, tiny_weights)
+    assert set(results) == set(CONFIGS)
+    for name, res in results.items():
+        assert "process_failed" not in res, (name, res)
+        assert all(r["ok"] for r in res.values()), (name, res)
+
+
+def test_float_fragility_counts(tiny_weights, tmp_path, photo):
+    from lic_codec.portability import float_fragility
+
+    crop(photo, 64, 64).save(tmp_path / "a.png")
+    rep = float_fragility([tmp_path / "a.png"], tiny_weights, qualities=(50.0,))
+    assert rep["scales"] == 24 * 4 * 4 and rep["flipped_by_one_ulp"] >= 0
+
+
+def test_weight_shifts_use_15_bits():
+    from lic_codec.latent.exact import weight_shifts
+
+    peak = torch.tensor([1.0, 0.5, 32767.0, 1e-3, 3e-5, 0.0], dtype=torch.float64)
+    s = weight_shifts(peak)
+    scaled = peak * torch.pow(2.0, s)
+    assert (scaled[:5] <= 32767).all() and (scaled[:4] * 2 > 32767).all()
+    assert s[5] == 0
