@@ -83,7 +83,7 @@ def float_fragility(images: list[Path], weights: Path | None, qualities=(0.0, 50
     table = SCALE_TABLE.numpy().astype(np.float32)
 
     def index(s: np.ndarray) -> np.ndarray:
-        return np.searchsorted(table[:-1], np.maximum(s, table[0]), side="left")
+        return np.asarray(np.searchsorted(table[:-1], np.maximum(s, table[0]), side="left"))
 
     total = flips = 0
     with torch.inference_mode():

@@ -132,11 +132,12 @@ class CheckerboardHyperprior(nn.Module):
     # ---- coding -----------------------------------------------------------------------
     # Everything that selects a coding distribution goes through the exact integer twins of
     # the networks (latent/exact.py); tensors named *_int hold integers on the 2^-8 grid.
-    def _exact(self) -> ExactEntropyParameters:
+    def _exact(self) -> tuple[ExactEntropyParameters, TableSet, TableSet]:
+        """The integer networks and the (z, y) tables; built on first use."""
         assert self.z_tables is not None and self.y_tables is not None, "tables not built"
         if self._exact_params is None:
             self._exact_params = ExactEntropyParameters(self, self.scale_thresholds)
-        return self._exact_params
+        return self._exact_params, self.z_tables, self.y_tables
 
     def _z_medians_int(self) -> torch.Tensor:
         return to_grid(self.z_medians).view(1, -1, 1, 1)
@@ -144,16 +145,16 @@ class CheckerboardHyperprior(nn.Module):
     @torch.no_grad()
     def compress(self, y: torch.Tensor) -> CodedLatent:
         """y: [1, M, h, w] float32 -> coded sections."""
-        ex = self._exact()
+        ex, z_tables, y_tables = self._exact()
         z = self.h_a(y)
         med_int = self._z_medians_int()
         z_sym = torch.round(z.double() - med_int / ONE)  # [1, Nh, h/4, w/4]
         z_hat_int = (z_sym * ONE + med_int).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
         z_idx = np.broadcast_to(np.arange(z.shape[1])[:, None, None], z.shape[1:])
-        z_bytes = rans.encode(z_sym.long().numpy(), z_idx, rans.model_cache(self.z_tables))
+        z_bytes = rans.encode(z_sym.long().numpy(), z_idx, rans.model_cache(z_tables))
 
         active = (torch.round(y[0]) != 0).flatten(1).any(1)  # [M]
-        y_models = rans.model_cache(self.y_tables)
+        y_models = rans.model_cache(y_tables)
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(y.shape[2], y.shape[3])
         y64 = y[0].double()
@@ -181,17 +182,17 @@ class CheckerboardHyperprior(nn.Module):
         """Coded sections -> y_hat [1, M, h, w] (float32); raises CorruptStreamError."""
         from ..errors import CorruptStreamError
 
-        ex = self._exact()
+        ex, z_tables, y_tables = self._exact()
         zh, zw = coded.z_shape
         C = self.Nh
         z_idx = np.broadcast_to(np.arange(C)[:, None, None], (C, zh, zw))
-        z_sym = rans.decode(coded.z_bytes, z_idx, rans.model_cache(self.z_tables))
+        z_sym = rans.decode(coded.z_bytes, z_idx, rans.model_cache(z_tables))
         z_sym_t = torch.from_numpy(z_sym.astype(np.float64)).view(1, C, zh, zw)
         z_hat_int = (z_sym_t * ONE + self._z_medians_int()).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
 
         h, w = y_shape
         active = torch.from_numpy(np.asarray(coded.active, dtype=bool))
-        y_models = rans.model_cache(self.y_tables)
+        y_models = rans.model_cache(y_tables)
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(h, w)
         y_hat_int = torch.zeros(1, self.M, h, w, dtype=torch.float64)

@@ -149,4 +149,5 @@ class ExactEntropyParameters:
     def scale_index(self, scale_int: torch.Tensor) -> np.ndarray:
         """Integer scales (any shape) -> table indexes (flat int64): the number of
         thresholds below each scale (exact: integer-valued float64 on both sides)."""
-        return np.searchsorted(self.thresholds, scale_int.reshape(-1).numpy(), side="left")
+        idx = np.searchsorted(self.thresholds, scale_int.reshape(-1).numpy(), side="left")
+        return np.asarray(idx, dtype=np.int64)
