@@ -146,8 +146,9 @@ class Codec:
             keep = active if active.any() else None
             x_hat = synthesize_tiled(lambda y: model.synthesize(y, t, keep), y_hat, self.tile,
                                      self.margin)
-        x_hat = x_hat[0, :, : header.height, : header.width].clamp(0, 1)
-        rgb = (x_hat * 255).round().byte().permute(1, 2, 0).contiguous().numpy()
+            x_hat = x_hat[0, :, : header.height, : header.width]  # [3, H, W]
+            x_hat = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8)  # in place: big images
+            rgb = x_hat.permute(1, 2, 0).contiguous().numpy()  # [H, W, 3]
         return to_pil(rgb, alpha, header.mode, sections.get(C.TAG_ICC), sections.get(C.TAG_EXIF))
 
 

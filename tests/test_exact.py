@@ -78,3 +78,21 @@ def test_weight_shifts_use_15_bits():
     scaled = peak * torch.pow(2.0, s)
     assert (scaled[:5] <= 32767).all() and (scaled[:4] * 2 > 32767).all()
     assert s[5] == 0
+
+
+def test_banded_evaluation_is_identical(tiny_weights):
+    from lic_codec.latent import exact
+    from lic_codec.models.registry import load_model
+
+    model, _ = load_model("student", tiny_weights)
+    ex = exact.ExactEntropyParameters(model.latent, model.latent.scale_thresholds)
+    torch.manual_seed(0)
+    z = to_grid(torch.randn(1, 16, 23, 9) * 3)  # tall: many bands
+    whole = exact.run(ex.h_s, z)
+    assert torch.equal(ex.hyper(z), whole)
+    y = to_grid(torch.randn(1, 24, 92, 36) * 5)
+    a_whole = exact.run(ex.anchor, whole)
+    assert torch.equal(torch.cat(ex.anchor_params(whole), 1), a_whole)
+    ctx = exact.run(ex.context, y)
+    n_whole = exact.run(ex.nonanchor, torch.cat([whole, ctx], 1))
+    assert torch.equal(torch.cat(ex.nonanchor_params(whole, y), 1), n_whole)

@@ -11,9 +11,9 @@ from conftest import DATA, crop, psnr
 from lic_codec.codec import Codec
 from lic_codec.format.container import read_header
 
-# (quality, max bpp, min PSNR) on the 320x240 parrots crop; measured values are recorded in
-# results/README.md and leave margin for the bound.
-BOUNDS = [(0, 0.5, 20.0), (50, 1.5, 22.0), (100, 3.0, 24.0)]
+# (quality, max bpp, min PSNR) on the 320x240 parrots crop. Measured with the shipped student
+# of 2026-11-23: q0 0.257 bpp 28.11 dB, q50 0.663 bpp 32.07 dB, q100 1.341 bpp 33.63 dB.
+BOUNDS = [(0, 0.35, 26.5), (50, 0.85, 30.5), (100, 1.7, 32.0)]
 
 
 @pytest.fixture(scope="module")

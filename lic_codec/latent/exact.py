@@ -109,6 +109,21 @@ def run(layers: list, a: torch.Tensor) -> torch.Tensor:
     return a
 
 
+def banded(fn, a: torch.Tensor, band: int, margin: int, scale: int = 1) -> torch.Tensor:
+    """Apply ``fn`` ([1, C, h, w] -> [1, C', h*scale, w*scale]) band by band over rows, each
+    band with ``margin`` rows of context, to bound memory (float64 convolutions unfold their
+    input). The arithmetic is exact, so the result is identical to one pass."""
+    h = a.shape[2]
+    if h <= band + 2 * margin:
+        return fn(a)
+    parts = []
+    for i0 in range(0, h, band):
+        i1 = min(h, i0 + band)
+        a0, a1 = max(0, i0 - margin), min(h, i1 + margin)
+        parts.append(fn(a[:, :, a0:a1])[:, :, (i0 - a0) * scale : (i1 - a0) * scale])
+    return torch.cat(parts, 2)
+
+
 def to_grid(x: torch.Tensor) -> torch.Tensor:
     """Real values -> integers on the activation grid (float64)."""
     return _round_half_up(x.double() * ONE)
@@ -135,16 +150,24 @@ class ExactEntropyParameters:
         if worst >= 2.0**53:
             raise ValueError(f"accumulator bound 2^{math.log2(worst):.1f} is not exact in float64")
 
+    # Bands: rows of z (hyper) or y (parameters) per pass, with enough context rows for the
+    # receptive fields (h_s: two 5x5 stride-2 deconvolutions and a 3x3; context: 5x5).
     def hyper(self, z_hat_int: torch.Tensor) -> torch.Tensor:
-        return run(self.h_s, z_hat_int)
+        return banded(lambda a: run(self.h_s, a), z_hat_int, band=8, margin=4, scale=4)
 
     def anchor_params(self, hyper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return run(self.anchor, hyper).chunk(2, 1)
+        return banded(lambda a: run(self.anchor, a), hyper, band=32, margin=0).chunk(2, 1)
 
     def nonanchor_params(self, hyper: torch.Tensor, y_hat_anchor_int: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-        ctx = run(self.context, y_hat_anchor_int)
-        return run(self.nonanchor, torch.cat([hyper, ctx], 1)).chunk(2, 1)
+        C = hyper.shape[1]
+
+        def params(both: torch.Tensor) -> torch.Tensor:
+            ctx = run(self.context, both[:, C:])
+            return run(self.nonanchor, torch.cat([both[:, :C], ctx], 1))
+
+        both = torch.cat([hyper, y_hat_anchor_int], 1)
+        return banded(params, both, band=16, margin=3).chunk(2, 1)
 
     def scale_index(self, scale_int: torch.Tensor) -> np.ndarray:
         """Integer scales (any shape) -> table indexes (flat int64): the number of
