@@ -73,6 +73,19 @@ def _batch_options(f):
     return _threads_option(f)
 
 
+def _terminate_cleanly() -> None:
+    """SIGTERM raises KeyboardInterrupt like Ctrl-C, so temporary outputs are removed."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. embedded use)
+        pass
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="licc")
 def main() -> None:
@@ -84,6 +97,7 @@ def main() -> None:
       licc encode photos/*.png -o out/ --preset high
       licc info photo.licc
     """
+    _terminate_cleanly()
 
 
 def _split_paths(paths: tuple[str, ...], output_dir: Path | None) -> tuple[list[str], str | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -169,3 +170,27 @@ def test_metadata_reaches_the_decoded_png(run, photo, tmp_path):
     assert run("encode", src, tmp_path / "s.licc", "--strip").exit_code == 0
     r = run("info", tmp_path / "s.licc", "--json")
     assert "ICCP" not in json.loads(r.output)["sections"]
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL", "SIGINT"])
+def test_interrupted_encode_leaves_nothing(tmp_path, photo, sig):
+    """Killed mid-run: no output, no temporary file, input untouched."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from PIL import Image
+
+    src = tmp_path / "big.png"
+    Image.fromarray(np.tile(np.asarray(photo), (12, 12, 1))).save(src, compress_level=1)
+    before = src.read_bytes()
+    p = subprocess.Popen([sys.executable, "-m", "lic_codec", "encode", str(src),
+                          str(tmp_path / "big.licc")], stderr=subprocess.PIPE)
+    time.sleep(4)
+    assert p.poll() is None, "encode finished before it could be interrupted"
+    p.send_signal(getattr(signal, sig))
+    p.wait(timeout=60)
+    assert p.returncode != 0
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["big.png"]
+    assert src.read_bytes() == before

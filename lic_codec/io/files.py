@@ -1,4 +1,10 @@
-"""Safe output: never a half-written file, never a surprise overwrite, never the input."""
+"""Safe output: never a half-written file, never a surprise overwrite, never the input.
+
+Output bytes go to an anonymous file (Linux O_TMPFILE) that gets a name only once it is
+complete, so even a SIGKILL leaves nothing behind; elsewhere a hidden temporary file beside
+the target is renamed into place, and removed on any exception (Ctrl-C and SIGTERM included,
+see ``cli``).
+"""
 
 from __future__ import annotations
 
@@ -34,10 +40,34 @@ def check_output(inp: Path | None, out: Path, force: bool) -> None:
         raise OutputError(f"{out.parent}: directory does not exist")
 
 
+def _write_anonymous(out: Path, data: bytes) -> bool:
+    """Write via O_TMPFILE and link into place. False if the platform cannot."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return False
+    try:
+        fd = os.open(out.parent, flag | os.O_WRONLY, 0o644)
+    except OSError:
+        return False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.{id(data):x}.part")
+        os.link(f"/proc/self/fd/{fd}", tmp, follow_symlinks=True)
+        os.replace(tmp, out)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_output(out: Path):
     """Yield a temporary path beside ``out``; rename it onto ``out`` on success, delete it
-    on any failure (Ctrl-C included)."""
+    on any failure."""
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     os.close(fd)
     try:
@@ -52,5 +82,10 @@ def atomic_output(out: Path):
 
 
 def write_atomic(out: Path, data: bytes) -> None:
-    with atomic_output(out) as tmp:
-        tmp.write_bytes(data)
+    try:
+        if _write_anonymous(out, data):
+            return
+        with atomic_output(out) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write ({exc.strerror})") from None
