@@ -112,8 +112,9 @@ def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
     }
 
 
-def cold_start(image: Path, threads: int | None = None) -> dict:
-    """Wall time of fresh processes: import torch, licc encode, licc decode, licc info."""
+def cold_start(image: Path, threads: int | None = None, repeats: int = 3) -> dict:
+    """Wall time of fresh processes, interleaved and repeated (best and median of
+    ``repeats``): import torch, licc encode, licc decode, licc info."""
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
@@ -125,12 +126,19 @@ def cold_start(image: Path, threads: int | None = None) -> dict:
 
     py = sys.executable
     licc = [py, "-m", "lic_codec"]
+    runs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         enc, dec = Path(tmp) / "a.licc", Path(tmp) / "a.png"
-        res = {"import_torch_s": timed([py, "-c", "import torch"])}
-        res["licc_encode_s"] = timed([*licc, "encode", str(image), str(enc)])
-        res["licc_decode_s"] = timed([*licc, "decode", str(enc), str(dec)])
-        res["licc_info_s"] = timed([*licc, "info", str(enc)])
+        for _ in range(repeats):
+            for name, cmd in (("import_torch", [py, "-c", "import torch"]),
+                              ("licc_encode", [*licc, "encode", "-f", str(image), str(enc)]),
+                              ("licc_decode", [*licc, "decode", "-f", str(enc), str(dec)]),
+                              ("licc_info", [*licc, "info", str(enc)])):
+                runs.setdefault(name, []).append(timed(cmd))
+    res = {}
+    for name, times in runs.items():
+        res[f"{name}_best_s"] = min(times)
+        res[f"{name}_median_s"] = float(np.median(times))
     return res
 
 

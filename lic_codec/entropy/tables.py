@@ -9,6 +9,7 @@ in the weights file, so a decoder never recomputes them with its own floating po
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,3 +67,47 @@ class TableSet:
         if (counts.sum(1) != (1 << PRECISION)).any() or (counts[in_use] <= 0).any():
             raise ValueError("CDF table is not a valid 16-bit distribution")
         return cls(counts, np.asarray(offset, dtype=np.int32), sizes.astype(np.int32))
+
+
+def conditional_tables(scales, family: str, tail_mass: float = 1e-9) -> TableSet:
+    """Integer tables of a zero-mean discretized Gaussian or Laplacian for every scale,
+    with CompressAI's quantizer (each bin >= 1 count, an overflow bin for the tails).
+    Runs at export time only."""
+    import torch
+    from compressai._CXX import pmf_to_quantized_cdf
+
+    s = torch.as_tensor(scales, dtype=torch.float64)
+    if family == "gaussian":
+        q = -float(torch.special.ndtri(torch.tensor(tail_mass / 2, dtype=torch.float64)))
+        half = torch.ceil(s * q).long()
+    elif family == "laplace":
+        half = torch.ceil(s * float(np.log(1 / tail_mass))).long()
+    else:
+        raise ValueError(f"unknown distribution {family}")
+    rows, lengths = [], []
+    for scale, c in zip(s.tolist(), half.tolist()):
+        v = torch.arange(-c, c + 1, dtype=torch.float64)
+        pmf = _bin_probability(v, scale, family)
+        tail = max(0.0, 1.0 - float(pmf.sum()))
+        cdf = pmf_to_quantized_cdf(pmf.tolist() + [tail], PRECISION)
+        rows.append(cdf)
+        lengths.append(len(cdf))
+    cdf_arr = np.zeros((len(rows), max(lengths)), dtype=np.int64)
+    for i, r in enumerate(rows):
+        cdf_arr[i, : len(r)] = r
+    return TableSet.from_compressai(cdf_arr, np.array(lengths), -half.numpy())
+
+
+def _bin_probability(v, scale: float, family: str):
+    """P(round(X) = v) for a zero-mean X of the given family and scale (float64)."""
+    import torch
+
+    a = v.abs()
+    if family == "gaussian":
+        def cdf(x):
+            return 0.5 * torch.erfc(-x / (scale * 2**0.5))
+        return cdf(0.5 - a) - cdf(-0.5 - a)
+    # Laplace: written on |v| for accuracy in the tails
+    inner = 1 - math.exp(-0.5 / scale)  # P(|X| < 0.5)
+    outer = 0.5 * (torch.exp(-(a - 0.5) / scale) - torch.exp(-(a + 0.5) / scale))
+    return torch.where(a == 0, inner, outer)

@@ -24,9 +24,9 @@ import torch
 import torch.nn as nn
 
 from ..entropy import rans
-from ..entropy.tables import TableSet
+from ..entropy.tables import TableSet, conditional_tables
 from .exact import MAX_ABS_ACT, ONE, ExactEntropyParameters, scale_thresholds, to_grid
-from ..models.layers import CheckerboardMaskedConv2d, conv, deconv, quantize_ste
+from ..models.layers import CheckerboardMaskedConv2d, _LowerBound, conv, deconv, quantize_ste
 
 # CompressAI's default scale table: 64 scales from 0.11 to 256, log-spaced.
 SCALE_TABLE = torch.exp(torch.linspace(np.log(0.11), np.log(256.0), 64))
@@ -56,9 +56,11 @@ class CheckerboardHyperprior(nn.Module):
     likelihoods for training and the CDF tables at export; coding needs neither (the tables
     and the hyper-latent medians come from the weights file)."""
 
-    def __init__(self, M: int, Nh: int, trainable: bool = True):
+    def __init__(self, M: int, Nh: int, trainable: bool = True, anchor_dist: str = "gaussian",
+                 nonanchor_dist: str = "gaussian"):
         super().__init__()
         self.M, self.Nh = M, Nh
+        self.dists = {"anchor": anchor_dist, "nonanchor": nonanchor_dist}
         self.h_a = nn.Sequential(
             conv(M, Nh, 3, 1), nn.LeakyReLU(inplace=True),
             conv(Nh, Nh, 5, 2), nn.LeakyReLU(inplace=True),
@@ -87,7 +89,7 @@ class CheckerboardHyperprior(nn.Module):
             self.entropy_bottleneck = EntropyBottleneck(Nh)
             self.gaussian_conditional = GaussianConditional(SCALE_TABLE.tolist())
         self.z_tables: TableSet | None = None
-        self.y_tables: TableSet | None = None
+        self.y_tables: dict[str, TableSet] = {}  # "anchor" / "nonanchor"
         self.scale_thresholds = scale_thresholds(SCALE_TABLE)  # replaced by the stored ones
         self._exact_params: ExactEntropyParameters | None = None
 
@@ -110,31 +112,46 @@ class CheckerboardHyperprior(nn.Module):
         mu = torch.where(anchors, mu_a, mu_n).float()
         scales = torch.where(anchors, s_a, s_n).float()
         with torch.autocast("cpu", enabled=False):
-            _, y_lik = self.gaussian_conditional(y.float(), scales, means=mu)
+            lik = {d: self._likelihood(y.float(), scales, mu, d) for d in set(self.dists.values())}
+            y_lik = torch.where(anchors, lik[self.dists["anchor"]], lik[self.dists["nonanchor"]])
         y_hat = quantize_ste(y.float() - mu) + mu
         if not self.training:
             y_hat = y_hat * keep
         return y_hat, {"y": y_lik, "z": z_lik}
 
+    def _likelihood(self, y, scales, mu, dist: str) -> torch.Tensor:
+        """P(y) under noise (training) or rounding (eval) for one distribution family."""
+        if dist == "gaussian":
+            return self.gaussian_conditional(y, scales, means=mu)[1]
+        values = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training \
+            else torch.round(y - mu) + mu
+        a = (values - mu).abs()
+        b = _LowerBound.apply(scales, float(SCALE_TABLE[0]))
+        # P(|v| rounds to its bin) for a Laplacian of scale b; both branches kept finite so
+        # torch.where has finite gradients
+        centre = 1 - 0.5 * (torch.exp(-(0.5 - a).clamp_min(0) / b) + torch.exp(-(0.5 + a) / b))
+        side = 0.5 * (torch.exp(-(a - 0.5).clamp_min(0) / b) - torch.exp(-(a + 0.5) / b))
+        lik = torch.where(a < 0.5, centre, side)
+        return lik.clamp_min(1e-9)
+
     # ---- tables -----------------------------------------------------------------------
     def build_tables(self) -> None:
         """Compute the integer tables and the medians from the current weights (done once,
         at export)."""
-        eb, gc = self.entropy_bottleneck, self.gaussian_conditional
+        eb = self.entropy_bottleneck
         eb.update(force=True)
-        gc.update_scale_table(SCALE_TABLE, force=True)
         self.z_medians.copy_(eb.quantiles[:, 0, 1].detach())
         self.scale_thresholds = scale_thresholds(SCALE_TABLE)
         self._exact_params = None
         self.z_tables = TableSet.from_compressai(eb._quantized_cdf, eb._cdf_length, eb._offset)
-        self.y_tables = TableSet.from_compressai(gc._quantized_cdf, gc._cdf_length, gc._offset)
+        self.y_tables = {p: conditional_tables(SCALE_TABLE, d) for p, d in self.dists.items()}
 
     # ---- coding -----------------------------------------------------------------------
     # Everything that selects a coding distribution goes through the exact integer twins of
     # the networks (latent/exact.py); tensors named *_int hold integers on the 2^-8 grid.
-    def _exact(self) -> tuple[ExactEntropyParameters, TableSet, TableSet]:
-        """The integer networks and the (z, y) tables; built on first use."""
-        assert self.z_tables is not None and self.y_tables is not None, "tables not built"
+    def _exact(self) -> tuple[ExactEntropyParameters, TableSet, dict[str, TableSet]]:
+        """The integer networks and the z and y tables; built on first use."""
+        assert self.z_tables is not None and self.y_tables, "tables not built"
         if self._exact_params is None:
             self._exact_params = ExactEntropyParameters(self, self.scale_thresholds)
         return self._exact_params, self.z_tables, self.y_tables
@@ -154,24 +171,24 @@ class CheckerboardHyperprior(nn.Module):
         z_bytes = rans.encode(z_sym.long().numpy(), z_idx, rans.model_cache(z_tables))
 
         active = (torch.round(y[0]) != 0).flatten(1).any(1)  # [M]
-        y_models = rans.model_cache(y_tables)
+        y_models = {p: rans.model_cache(t) for p, t in y_tables.items()}
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(y.shape[2], y.shape[3])
         y64 = y[0].double()
 
-        def code_pass(mu_int, scale_int, where):
+        def code_pass(mu_int, scale_int, where, models):
             sel = active[:, None, None] & where[0, 0]  # [M, h, w]
             mu = mu_int[0][sel]
             sym = torch.round(y64[sel] - mu / ONE)
-            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int[0][sel]), y_models)
+            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int[0][sel]), models)
             return sym, data, sel, mu
 
         mu_a, s_a = ex.anchor_params(hyper)
-        sym_a, anchor_bytes, sel_a, mu_sel = code_pass(mu_a, s_a, anchors)
+        sym_a, anchor_bytes, sel_a, mu_sel = code_pass(mu_a, s_a, anchors, y_models["anchor"])
         y_hat_int = torch.zeros(y.shape, dtype=torch.float64)
         y_hat_int[0][sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
         mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
-        sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors)
+        sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors, y_models["nonanchor"])
         crc = _symbols_crc(z_sym, sym_a, sym_n)
         return CodedLatent(
             (z.shape[2], z.shape[3]), active.numpy(), z_bytes, anchor_bytes, nonanchor_bytes, crc
@@ -192,22 +209,22 @@ class CheckerboardHyperprior(nn.Module):
 
         h, w = y_shape
         active = torch.from_numpy(np.asarray(coded.active, dtype=bool))
-        y_models = rans.model_cache(y_tables)
+        y_models = {p: rans.model_cache(t) for p, t in y_tables.items()}
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(h, w)
         y_hat_int = torch.zeros(1, self.M, h, w, dtype=torch.float64)
 
-        def decode_pass(data, mu_int, scale_int, where):
+        def decode_pass(data, mu_int, scale_int, where, models):
             sel = active[:, None, None] & where[0, 0]
-            sym = rans.decode(data, ex.scale_index(scale_int[0][sel]), y_models)
+            sym = rans.decode(data, ex.scale_index(scale_int[0][sel]), models)
             sym_t = torch.from_numpy(sym.astype(np.float64))
             y_hat_int[0][sel] = (sym_t * ONE + mu_int[0][sel]).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
             return sym_t
 
         mu_a, s_a = ex.anchor_params(hyper)
-        sym_a = decode_pass(coded.anchor_bytes, mu_a, s_a, anchors)
+        sym_a = decode_pass(coded.anchor_bytes, mu_a, s_a, anchors, y_models["anchor"])
         mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
-        sym_n = decode_pass(coded.nonanchor_bytes, mu_n, s_n, ~anchors)
+        sym_n = decode_pass(coded.nonanchor_bytes, mu_n, s_n, ~anchors, y_models["nonanchor"])
         if _symbols_crc(z_sym_t, sym_a, sym_n) != coded.symbols_crc:
             raise CorruptStreamError(
                 "decoded symbols do not match the encoder's checksum "

@@ -26,6 +26,9 @@ class ModelConfig:
     attn_heads: int = 4
     attn_window: int = 8
     deformable: bool = False
+    # probability model of each checkerboard pass ("gaussian" or "laplace")
+    anchor_dist: str = "gaussian"
+    nonanchor_dist: str = "gaussian"
 
     @property
     def num_levels(self) -> int:
@@ -45,4 +48,6 @@ class ModelConfig:
 
 
 STUDENT = ModelConfig(arch="student", N=64, M=128, Nh=64)
-TEACHER = ModelConfig(arch="teacher", N=128, M=192, Nh=128, res_blocks=1, deformable=True)
+# Anchors Laplacian, non-anchors Gaussian: measured on the first student (results/pass_models.json)
+TEACHER = ModelConfig(arch="teacher", N=128, M=192, Nh=128, res_blocks=1, deformable=True,
+                      anchor_dist="laplace")

@@ -60,7 +60,12 @@ def _load(path_str: str, mtime: float):
     model.load_state_dict({k: v.float() for k, v in blob["model"].items()})
     arrays = {k: v.numpy() for k, v in blob["tables"].items()}
     model.latent.z_tables = TableSet.from_arrays(arrays, "z")
-    model.latent.y_tables = TableSet.from_arrays(arrays, "y")
+    if "ya_counts" in arrays:
+        model.latent.y_tables = {"anchor": TableSet.from_arrays(arrays, "ya"),
+                                 "nonanchor": TableSet.from_arrays(arrays, "yn")}
+    else:  # first format: one Gaussian table set for both passes
+        both = TableSet.from_arrays(arrays, "y")
+        model.latent.y_tables = {"anchor": both, "nonanchor": both}
     model.latent.scale_thresholds = arrays["y_thresholds"]
     model.eval()
     for p in model.parameters():

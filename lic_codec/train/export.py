@@ -24,8 +24,9 @@ def export_model(model: LicModel, path: Path) -> str:
     """Write ``model`` (tables are rebuilt from its weights) and return the file's sha256."""
     model.latent.build_tables()
     zt, yt = model.latent.z_tables, model.latent.y_tables
-    assert zt is not None and yt is not None
-    arrays = {**zt.to_arrays("z"), **yt.to_arrays("y"),
+    assert zt is not None and yt
+    arrays = {**zt.to_arrays("z"), **yt["anchor"].to_arrays("ya"),
+              **yt["nonanchor"].to_arrays("yn"),
               "y_thresholds": model.latent.scale_thresholds}
     state = {k: v.detach().clone() for k, v in inference_state(model.state_dict()).items()}
     blob = {
@@ -42,19 +43,27 @@ def export_model(model: LicModel, path: Path) -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m lic_codec.train.export")
-    ap.add_argument("checkpoint")
+    ap.add_argument("checkpoint", nargs="?", help="training checkpoint to export")
     ap.add_argument("--name", default="student")
     ap.add_argument("--out-dir", default=None, help="default: the shipped weights/ folder")
     ap.add_argument("--data-note", default="../shared/data/train (607 photos: BSDS500, "
                     "Wikipedia, Debian wallpapers, USC-SIPI, PyPI samples)")
+    ap.add_argument("--kodak", default=None,
+                    help="only record this evaluation report (python -m lic_codec.evaluate "
+                         "--out) in the manifest, without re-exporting")
     args = ap.parse_args(argv)
+    out_dir = Path(args.out_dir) if args.out_dir else weights_dir()
+    if args.kodak:
+        record_kodak(out_dir, args.name, Path(args.kodak))
+        return
 
+    if not args.checkpoint:
+        ap.error("a checkpoint is required (or --kodak REPORT)")
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     cfg = ModelConfig.from_dict(state["config"])
     model = LicModel(cfg)
     model.load_state_dict(upgrade_state(state["model"]))
     model.eval()
-    out_dir = Path(args.out_dir) if args.out_dir else weights_dir()
     path = out_dir / f"{args.name}.pt"
     sha = export_model(model, path)
 
@@ -78,6 +87,26 @@ def main(argv=None) -> None:
     man[args.name] = entry
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:16]}...)")
+
+
+def record_kodak(out_dir: Path, name: str, report_path: Path) -> None:
+    """Copy the per-quality Kodak means of an evaluation report into the manifest entry,
+    after checking the report was made with these very weights."""
+    rep = json.loads(report_path.read_text())
+    man_path = out_dir / "manifest.json"
+    man = json.loads(man_path.read_text())
+    entry = man[name]
+    if not entry["sha256"].startswith(rep["model_id"]):
+        raise SystemExit(f"{report_path} was made with other weights than {name}")
+    entry["kodak"] = {
+        "report": str(report_path), "date": rep["date"], "commit": rep["commit"],
+        "images": rep["images"],
+        "per_quality": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()
+                         if k in ("quality", "preset", "bpp", "psnr", "skipped_channels")}
+                        for s in rep["summary"]],
+    }
+    man_path.write_text(json.dumps(man, indent=2) + "\n")
+    print(f"recorded {report_path} in {man_path}")
 
 
 if __name__ == "__main__":
