@@ -83,7 +83,7 @@ class Codec:
         """Ungained analysis output g_a(x): [1, M, H'/16, W'/16]."""
         import torch
 
-        x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float() / 255.0
+        x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
         with torch.inference_mode():
             return analyse_tiled(self.model.g_a, _pad(x), self.tile, self.margin)  # [1, M, H'/16, W'/16]
 

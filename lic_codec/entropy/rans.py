@@ -57,10 +57,14 @@ def encode(symbols: np.ndarray, indexes: np.ndarray, models: _ModelCache) -> byt
     escapes = symbols[escaped].astype("<i4")
 
     coder = constriction.stream.stack.AnsCoder()
-    order = np.unique(indexes)
-    # A stack: the group coded last is decoded first, so code the groups in reverse order.
-    for t in order[::-1]:
-        coder.encode_reverse(bins[indexes == t], models[int(t)])
+    # Symbols grouped by table (stable: raster order within a group). A stack: the group
+    # coded last is decoded first, so code the groups in reverse order.
+    order = np.argsort(indexes, kind="stable")
+    tables_used, starts = np.unique(indexes[order], return_index=True)
+    ends = np.append(starts[1:], len(order))
+    grouped = bins[order]
+    for t, a, b in zip(tables_used[::-1], starts[::-1], ends[::-1]):
+        coder.encode_reverse(grouped[a:b], models[int(t)])
     words = coder.get_compressed().astype("<u4")
     return _U32.pack(len(escapes)) + escapes.tobytes() + words.tobytes()
 
@@ -79,16 +83,20 @@ def decode(data: bytes, indexes: np.ndarray, models: _ModelCache) -> np.ndarray:
     escapes = np.frombuffer(data, dtype="<i4", count=n_esc, offset=4)
     words = np.frombuffer(data, dtype="<u4", offset=4 + 4 * n_esc).astype(np.uint32)
 
-    bins = np.empty(len(indexes), dtype=np.int64)
+    order = np.argsort(indexes, kind="stable")
+    tables_used, starts = np.unique(indexes[order], return_index=True)
+    ends = np.append(starts[1:], len(order))
+    grouped = np.empty(len(indexes), dtype=np.int64)
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        for t in np.unique(indexes):
-            sel = indexes == t
-            bins[sel] = coder.decode(models[int(t)], int(sel.sum()))
+        for t, a, b in zip(tables_used, starts, ends):
+            grouped[a:b] = coder.decode(models[int(t)], int(b - a))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # constriction's PanicException derives from BaseException
         raise CorruptStreamError(f"entropy decoder failed: {exc}") from None
+    bins = np.empty(len(indexes), dtype=np.int64)
+    bins[order] = grouped
 
     sizes = tables.sizes[indexes]
     escaped = bins == sizes
