@@ -50,6 +50,18 @@ class SearchResult:
     probes: int
 
 
+def _first_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
+    """Smallest k in [lo, hi] with pred(k), for pred monotone false -> true; hi + 1 if none."""
+    if not pred(hi):
+        return hi + 1
+    if pred(lo):
+        return lo
+    while hi - lo > 1:  # pred(lo) false, pred(hi) true
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if pred(mid) else (mid, hi)
+    return hi
+
+
 def search(probe: Callable[[float], tuple[bytes, float | None]], target: Target) -> SearchResult:
     """Size target: the highest quality whose file fits. PSNR target: the lowest quality
     (smallest file) that reaches it. Assumes size and PSNR grow with quality."""
@@ -70,25 +82,11 @@ def search(probe: Callable[[float], tuple[bytes, float | None]], target: Target)
         if not ok(0):
             raise TargetError(f"target {target.describe()} cannot be met: the smallest file "
                               f"(quality 0) is {len(at(0)[0])} bytes")
-        if ok(10000):
-            best = 10000
-        else:
-            lo, hi = 0, 10000  # ok(lo), not ok(hi)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-            best = lo
+        best = _first_true(lambda k: not ok(k), 0, 10000) - 1  # last quality that fits
     else:
         if not ok(10000):
             raise TargetError(f"target {target.describe()} cannot be met: quality 100 gives "
                               f"{at(10000)[1]:.2f} dB")
-        if ok(0):
-            best = 0
-        else:
-            lo, hi = 0, 10000  # not ok(lo), ok(hi)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-            best = hi
+        best = _first_true(ok, 0, 10000)  # first quality that reaches it
     data, psnr = at(best)
     return SearchResult(best / 100, data, psnr, len(cache))
