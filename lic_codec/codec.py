@@ -84,8 +84,9 @@ class Codec:
         import torch
 
         x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
+        x = _pad(x)  # [1, 3, H', W'] (drops the unpadded copy)
         with torch.inference_mode():
-            return analyse_tiled(self.model.g_a, _pad(x), self.tile, self.margin)  # [1, M, H'/16, W'/16]
+            return analyse_tiled(self.model.g_a, x, self.tile, self.margin)  # [1, M, H'/16, W'/16]
 
     def _code(self, src: SourceImage, feats, q: float) -> bytes:
         import torch

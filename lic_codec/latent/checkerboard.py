@@ -185,8 +185,8 @@ class CheckerboardHyperprior(nn.Module):
 
         mu_a, s_a = ex.anchor_params(hyper)
         sym_a, anchor_bytes, sel_a, mu_sel = code_pass(mu_a, s_a, anchors, y_models["anchor"])
-        y_hat_int = torch.zeros(y.shape, dtype=torch.float64)
-        y_hat_int[0][sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
+        y_hat_int = torch.zeros(y.shape)  # float32 holds these integers exactly
+        y_hat_int[0][sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT).float()
         mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
         sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors, y_models["nonanchor"])
         crc = _symbols_crc(z_sym, sym_a, sym_n)
@@ -212,13 +212,14 @@ class CheckerboardHyperprior(nn.Module):
         y_models = {p: rans.model_cache(t) for p, t in y_tables.items()}
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(h, w)
-        y_hat_int = torch.zeros(1, self.M, h, w, dtype=torch.float64)
+        y_hat_int = torch.zeros(1, self.M, h, w)  # float32 holds these integers exactly
 
         def decode_pass(data, mu_int, scale_int, where, models):
             sel = active[:, None, None] & where[0, 0]
             sym = rans.decode(data, ex.scale_index(scale_int[0][sel]), models)
             sym_t = torch.from_numpy(sym.astype(np.float64))
-            y_hat_int[0][sel] = (sym_t * ONE + mu_int[0][sel]).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
+            y_hat_int[0][sel] = (sym_t * ONE + mu_int[0][sel]).clamp(-MAX_ABS_ACT, MAX_ABS_ACT
+                                                                      ).float()
             return sym_t
 
         mu_a, s_a = ex.anchor_params(hyper)
@@ -230,7 +231,7 @@ class CheckerboardHyperprior(nn.Module):
                 "decoded symbols do not match the encoder's checksum "
                 "(the file is damaged or was made with different arithmetic)"
             )
-        return (y_hat_int / ONE).float()  # exact: |values| < 2^24 on a 2^-8 grid
+        return y_hat_int / ONE  # exact: integers below 2^24 on a 2^-8 grid
 
 
 def _symbols_crc(*parts: torch.Tensor) -> int:

@@ -75,12 +75,15 @@ class ExactLayer:
         return self.fan_in * float(1 << W_BITS) * MAX_ABS_ACT + float(self.bias.abs().max())
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
+        """Integer activations (float32 or float64) -> integer activations (float32, exact:
+        |values| <= 2^24); accumulates in float64."""
+        a = a.double()
         if self.transposed:
             acc = F.conv_transpose2d(a, self.weight, self.bias, self.stride, self.padding,
                                      self.output_padding)
         else:
             acc = F.conv2d(a, self.weight, self.bias, self.stride, self.padding)
-        return _round_half_up(acc / self.div).clamp_(-MAX_ABS_ACT, MAX_ABS_ACT)
+        return _round_half_up(acc / self.div).clamp_(-MAX_ABS_ACT, MAX_ABS_ACT).float()
 
 
 class ExactLeakyReLU:
@@ -88,7 +91,8 @@ class ExactLeakyReLU:
         self.num = float(round(slope * SLOPE_DEN))
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        return torch.where(a >= 0, a, _round_half_up(a * self.num / SLOPE_DEN))
+        a = a.double()  # a * num may exceed float32's exact integers
+        return torch.where(a >= 0, a, _round_half_up(a * self.num / SLOPE_DEN)).float()
 
 
 def exact_sequence(seq: nn.Sequential) -> list:
@@ -109,19 +113,23 @@ def run(layers: list, a: torch.Tensor) -> torch.Tensor:
     return a
 
 
-def banded(fn, a: torch.Tensor, band: int, margin: int, scale: int = 1) -> torch.Tensor:
-    """Apply ``fn`` ([1, C, h, w] -> [1, C', h*scale, w*scale]) band by band over rows, each
-    band with ``margin`` rows of context, to bound memory (float64 convolutions unfold their
-    input). The arithmetic is exact, so the result is identical to one pass."""
-    h = a.shape[2]
+def banded(fn, h: int, band: int, margin: int, scale: int = 1) -> torch.Tensor:
+    """Evaluate a row-local network band by band to bound memory (float64 convolutions
+    unfold their input). ``fn(a0, a1)`` computes the output for input rows a0..a1
+    ([1, C, a1 - a0, w] -> [1, C', (a1 - a0) * scale, w']); each band gets ``margin`` rows of
+    context on both sides. The arithmetic is exact, so the result equals one pass."""
     if h <= band + 2 * margin:
-        return fn(a)
-    parts = []
+        return fn(0, h)
+    out = None
     for i0 in range(0, h, band):
         i1 = min(h, i0 + band)
         a0, a1 = max(0, i0 - margin), min(h, i1 + margin)
-        parts.append(fn(a[:, :, a0:a1])[:, :, (i0 - a0) * scale : (i1 - a0) * scale])
-    return torch.cat(parts, 2)
+        part = fn(a0, a1)[:, :, (i0 - a0) * scale : (i1 - a0) * scale]
+        if out is None:
+            out = part.new_empty(part.shape[0], part.shape[1], h * scale, part.shape[3])
+        out[:, :, i0 * scale : i1 * scale] = part
+    assert out is not None
+    return out
 
 
 def to_grid(x: torch.Tensor) -> torch.Tensor:
@@ -153,21 +161,20 @@ class ExactEntropyParameters:
     # Bands: rows of z (hyper) or y (parameters) per pass, with enough context rows for the
     # receptive fields (h_s: two 5x5 stride-2 deconvolutions and a 3x3; context: 5x5).
     def hyper(self, z_hat_int: torch.Tensor) -> torch.Tensor:
-        return banded(lambda a: run(self.h_s, a), z_hat_int, band=8, margin=4, scale=4)
+        return banded(lambda a0, a1: run(self.h_s, z_hat_int[:, :, a0:a1]),
+                      z_hat_int.shape[2], band=8, margin=4, scale=4)
 
     def anchor_params(self, hyper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return banded(lambda a: run(self.anchor, a), hyper, band=32, margin=0).chunk(2, 1)
+        return banded(lambda a0, a1: run(self.anchor, hyper[:, :, a0:a1]),
+                      hyper.shape[2], band=32, margin=0).chunk(2, 1)
 
     def nonanchor_params(self, hyper: torch.Tensor, y_hat_anchor_int: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-        C = hyper.shape[1]
+        def params(a0: int, a1: int) -> torch.Tensor:
+            ctx = run(self.context, y_hat_anchor_int[:, :, a0:a1])
+            return run(self.nonanchor, torch.cat([hyper[:, :, a0:a1], ctx], 1))
 
-        def params(both: torch.Tensor) -> torch.Tensor:
-            ctx = run(self.context, both[:, C:])
-            return run(self.nonanchor, torch.cat([both[:, :C], ctx], 1))
-
-        both = torch.cat([hyper, y_hat_anchor_int], 1)
-        return banded(params, both, band=16, margin=3).chunk(2, 1)
+        return banded(params, hyper.shape[2], band=16, margin=3).chunk(2, 1)
 
     def scale_index(self, scale_int: torch.Tensor) -> np.ndarray:
         """Integer scales (any shape) -> table indexes (flat int64): the number of
