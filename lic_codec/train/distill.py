@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..models.lic import LicModel, bits_per_pixel
+from ..models.lic import LicModel
 from .losses import rate_distortion
 
 STAGES = {
@@ -105,9 +105,3 @@ class Distiller(nn.Module):
         terms["loss"] = (w["rd"] * terms["rd_loss"] + w["feat"] * feat + w["latent"] * latent
                          + w["recon"] * recon)
         return terms
-
-
-def teacher_bpp(teacher: LicModel, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Estimated bpp of the teacher on a batch (for logging)."""
-    with torch.no_grad():
-        return bits_per_pixel(teacher(x, t)["likelihoods"], x.shape[2] * x.shape[3]).mean()
