@@ -61,3 +61,40 @@ def test_bench_without_folder_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "_default_bench_dir", lambda: None)
     r = CliRunner().invoke(cli.main, ["bench"])
     assert r.exit_code == 1 and "pass a folder" in r.output
+
+
+def test_speed_table_without_compressai(tiny_weights, photo, tmp_path, monkeypatch):
+    """CompressAI is an extra: without it the speed table still times licc itself."""
+    import builtins
+
+    from lic_codec.bench import speed_comparison
+
+    real_import = builtins.__import__
+
+    def no_compressai(name, *args, **kwargs):
+        if name.split(".")[0] == "compressai":
+            raise ImportError("No module named 'compressai'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_compressai)
+    img = tmp_path / "a.png"
+    crop(photo, 64, 64).save(img)
+    res = speed_comparison(img, ["student"], tiny_weights, repeats=1)
+    assert list(res["times"]) == ["licc-student"]
+    assert res["times"]["licc-student"]["decode_x_student"] == 1.0
+
+
+def test_sweep_report_tabulates_bd_rate_against_the_anchor(tmp_path, capsys):
+    from lic_codec.train.sweep_report import main as report
+
+    def write(name, factor):
+        summary = [{"quality": q, "bpp": r * factor, "psnr": p, "skipped_channels": 1.0,
+                    "encode_s": 0.1, "decode_s": 0.2} for q, r, p in zip(range(5), RATES, PSNRS)]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"summary": summary}))
+        return str(tmp_path / f"{name}.json")
+
+    half, base = write("half", 0.5), write("base", 1.0)
+    report([half, base, "--anchor", base, "--out", str(tmp_path / "s.json")])
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| ")]
+    assert lines[1].startswith("| base | +0.00%") and lines[2].startswith("| half | -50.00%")
+    assert json.loads((tmp_path / "s.json").read_text())["half"]["bd_rate_pct"] == pytest.approx(-50)

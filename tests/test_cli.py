@@ -66,6 +66,23 @@ def test_existing_output_needs_force(run, png, tmp_path):
     assert out.read_bytes()[:4] == b"LICC"
 
 
+def test_outputs_get_ordinary_permissions(run, png, tmp_path):
+    """New files: 0o666 minus the umask, like any tool; overwritten files keep theirs."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert run("encode", png, tmp_path / "a.licc").exit_code == 0
+        assert run("decode", tmp_path / "a.licc", tmp_path / "a.png").exit_code == 0
+        assert (tmp_path / "a.licc").stat().st_mode & 0o777 == 0o644
+        assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o644
+        os.chmod(tmp_path / "a.png", 0o640)
+        assert run("decode", "-f", tmp_path / "a.licc", tmp_path / "a.png").exit_code == 0
+        assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_writing_onto_input_is_refused(run, png):
     before = png.read_bytes()
     r = run("encode", png, png, "--force")

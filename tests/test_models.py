@@ -73,6 +73,12 @@ def test_training_resumes_exactly(tmp_path):
     # Adam's moments are stored in bfloat16, so the resumed steps agree closely, not exactly
     for ra, rb in zip(rows_a[2:], rows_b[2:]):
         assert abs(float(ra[1]) - float(rb[1])) <= 0.01 * abs(float(ra[1]))
+    # CPU time is counted in the checkpoints
+    from lic_codec.train.checkpoint import load_checkpoint
+
+    first = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)
+    assert first["step"] == 4 and first["cpu_seconds"] > 0
+    assert load_checkpoint(tmp_path / "a" / "ckpt.pt")["cpu_seconds"] > 0
 
 
 def test_gdn_matches_compressai():
@@ -167,6 +173,12 @@ def test_distillation_stages_run_and_resume(tmp_path):
         assert len(log) == 3
     row = dict(zip(log[0].split("\t"), log[-1].split("\t")))
     assert float(row["latent"]) > 0 and float(row["recon"]) > 0
+    # a stage started with --init carries the previous stage's adapters, not fresh ones
+    train(["distill", "--teacher", teacher, "--stage", "b", "--steps", "0",
+           "--init", str(tmp_path / "a" / "ckpt.pt"), "--run", str(tmp_path / "b0"), *common])
+    a_ad = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=False)["distiller"]
+    b_ad = torch.load(tmp_path / "b0" / "ckpt.pt", weights_only=False)["distiller"]
+    assert a_ad.keys() == b_ad.keys() and all(torch.equal(a_ad[k], b_ad[k]) for k in a_ad)
     # resume stage b, then start stage c from its weights
     train(["distill", "--teacher", teacher, "--stage", "b", "--steps", "3",
            "--run", str(tmp_path / "b"), *common])

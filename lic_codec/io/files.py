@@ -1,14 +1,17 @@
 """Safe output: never a half-written file, never a surprise overwrite, never the input.
 
 Output bytes go to an anonymous file (Linux O_TMPFILE) that gets a name only once it is
-complete, so even a SIGKILL leaves nothing behind; elsewhere a hidden temporary file beside
-the target is renamed into place, and removed on any exception (Ctrl-C and SIGTERM included,
-see ``cli``).
+complete, so even a SIGKILL leaves nothing behind. Where that is not possible (other systems,
+and sandboxes that refuse the link through /proc with EXDEV, as this project's build machine
+does) a hidden temporary file beside the target (``.NAME.*.part``) is renamed into place and
+removed on any exception (Ctrl-C and SIGTERM included, see ``cli``); only a SIGKILL in the
+middle of the write can leave it behind. Either way the target is never half-written.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +43,28 @@ def check_output(inp: Path | None, out: Path, force: bool) -> None:
         raise OutputError(f"{out.parent}: directory does not exist")
 
 
+def _umask() -> int:
+    try:  # read, not set: setting it would race with other threads
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def output_mode(out: Path) -> int:
+    """The permissions a plain ``open(out, "w")`` would give: an overwritten file keeps its
+    own, a new one gets 0o666 minus the umask (temporary files start at 0o600)."""
+    try:
+        return stat.S_IMODE(os.stat(out).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def _write_anonymous(out: Path, data: bytes) -> bool:
     """Write via O_TMPFILE and link into place. False if the platform cannot."""
     flag = getattr(os, "O_TMPFILE", None)
@@ -53,6 +78,7 @@ def _write_anonymous(out: Path, data: bytes) -> bool:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        os.fchmod(fd, output_mode(out))
         os.fsync(fd)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.{id(data):x}.part")
         os.link(f"/proc/self/fd/{fd}", tmp, follow_symlinks=True)
@@ -72,6 +98,7 @@ def atomic_output(out: Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, output_mode(out))
         os.replace(tmp, out)
     except BaseException:
         try:

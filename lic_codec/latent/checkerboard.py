@@ -30,6 +30,7 @@ from ..models.layers import CheckerboardMaskedConv2d, _LowerBound, conv, deconv,
 
 # CompressAI's default scale table: 64 scales from 0.11 to 256, log-spaced.
 SCALE_TABLE = torch.exp(torch.linspace(np.log(0.11), np.log(256.0), 64))
+SCALE_MIN = float(SCALE_TABLE[0])  # as a Python float: no tensor-to-float sync per step
 
 
 def anchor_mask(h: int, w: int, device=None) -> torch.Tensor:
@@ -126,7 +127,7 @@ class CheckerboardHyperprior(nn.Module):
         values = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training \
             else torch.round(y - mu) + mu
         a = (values - mu).abs()
-        b = _LowerBound.apply(scales, float(SCALE_TABLE[0]))
+        b = _LowerBound.apply(scales, SCALE_MIN)
         # P(|v| rounds to its bin) for a Laplacian of scale b; both branches kept finite so
         # torch.where has finite gradients
         centre = 1 - 0.5 * (torch.exp(-(0.5 - a).clamp_min(0) / b) + torch.exp(-(0.5 + a) / b))

@@ -47,7 +47,7 @@ class ModelConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-STUDENT = ModelConfig(arch="student", N=64, M=128, Nh=64)
 # Anchors Laplacian, non-anchors Gaussian: measured on the first student (results/pass_models.json)
+STUDENT = ModelConfig(arch="student", N=64, M=128, Nh=64, anchor_dist="laplace")
 TEACHER = ModelConfig(arch="teacher", N=128, M=192, Nh=128, res_blocks=1, deformable=True,
                       anchor_dist="laplace")

@@ -44,7 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--lr-decay-at", type=int, nargs="*", default=[],
                     help="steps at which the learning rate is divided by 10")
-    ap.add_argument("--l1", type=float, default=0.01, help="weight of the latent L1 penalty")
+    ap.add_argument("--l1", type=float, default=1.0,
+                    help="weight of the latent L1 penalty (chosen by results/l1_sweep)")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -77,6 +78,10 @@ def learning_rate(step: int, base: float, decay_at: list[int], warm_from: int = 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    try:
+        import compressai  # noqa: F401  (its entropy models are what training optimises)
+    except ImportError:
+        raise SystemExit('training needs CompressAI: pip install ".[train]"') from None
     torch.set_num_threads(args.threads)
     run = Path(args.run)
     run.mkdir(parents=True, exist_ok=True)
@@ -86,6 +91,7 @@ def main(argv=None) -> None:
     cfg = ModelConfig.from_dict(state["config"]) if state else (
         STUDENT if args.arch == "student" else TEACHER)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
+    init = None
     if not state and args.init:
         init = load_checkpoint(args.init)
         model.load_state_dict(upgrade_state(init["model"]))
@@ -103,8 +109,9 @@ def main(argv=None) -> None:
                 weights[term] = getattr(args, f"w_{term}")
         distiller = Distiller(model, teacher.to(memory_format=torch.channels_last), weights,
                               args.l1)
-        if state and "distiller" in state:
-            distiller.load_state_dict(state["distiller"], strict=False)
+        carried = state if state else init  # adapters continue from the previous stage
+        if carried and "distiller" in carried:
+            distiller.load_state_dict(carried["distiller"], strict=False)
         print(f"distilling from {args.teacher} (step {tstate['step']}), weights {weights}")
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
@@ -112,12 +119,13 @@ def main(argv=None) -> None:
         main_params += [p for n, p in distiller.named_parameters() if not n.startswith("teacher.")]
     opt = torch.optim.Adam(main_params, lr=args.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
-    step, wall = 0, 0.0
+    step, wall, cpu = 0, 0.0, 0.0
     seed = args.seed
     warm_from = 0
     if state:
         model.load_state_dict(upgrade_state(state["model"]))
         step, wall, seed = state["step"], state["wall_seconds"], state["seed"]
+        cpu = state["cpu_seconds"]
         if state["optimizer"] is not None:
             opt.load_state_dict(state["optimizer"])
             aux_opt.load_state_dict(state["aux_optimizer"])
@@ -139,14 +147,15 @@ def main(argv=None) -> None:
         extra = None
         if distiller is not None:
             extra = {k: v for k, v in distiller.state_dict().items() if not k.startswith("teacher.")}
-        save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args), extra)
+        save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args), extra,
+                        cpu)
 
     stop = []  # SIGTERM/SIGINT: finish the step, save, exit
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.append(True))
 
-    t_start, t_ckpt = time.time(), time.time()
-    wall0 = wall
+    t_start, t_ckpt, c_start = time.time(), time.time(), time.process_time()
+    wall0, cpu0 = wall, cpu
     acc = dict.fromkeys(keys, 0.0)
     n_acc = 0
     K = cfg.num_levels
@@ -173,6 +182,7 @@ def main(argv=None) -> None:
         aux_opt.step()
         step += 1
         wall = wall0 + time.time() - t_start
+        cpu = cpu0 + time.process_time() - c_start  # all threads of this process
 
         if not math.isfinite(terms["loss"].item()):
             raise SystemExit(f"non-finite loss at step {step}; not saving")
@@ -194,7 +204,7 @@ def main(argv=None) -> None:
                     and time.time() - t_start > args.stop_after_minutes * 60):
             break
     checkpoint()
-    print(f"stopped at step {step}, {wall / 3600:.2f} h in total")
+    print(f"stopped at step {step}, {wall / 3600:.2f} h wall, {cpu / 3600:.2f} CPU-hours in total")
 
 
 def evaluate_now(model: LicModel, run: Path, step: int, args) -> None:

@@ -1,6 +1,6 @@
 """Resumable training checkpoints, one pair of files per run, overwritten atomically:
 
-- ``ckpt.pt``: fp32 model, step, wall time, data-order seed, config and arguments. Small
+- ``ckpt.pt``: fp32 model, step, wall time, CPU time, data-order seed, config and arguments. Small
   enough to commit every session.
 - ``opt.pt``: Adam's state (moments in bfloat16: same range as fp32, half the bytes) for an
   exact resume within a session. Not committed (it would double the size); a run resumed
@@ -30,12 +30,14 @@ def _save(obj, path: Path) -> None:
 
 
 def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfig, args,
-                    distiller: dict | None = None) -> None:
-    """``distiller``: the distillation adapters' state, kept with the student."""
+                    distiller: dict | None = None, cpu: float | None = None) -> None:
+    """``distiller``: the distillation adapters' state, kept with the student. ``cpu``: CPU
+    seconds consumed by training so far (all threads)."""
     path = Path(path)
     _save({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
            "aux_optimizer": aux_opt.state_dict(), "step": step}, path.with_name("opt.pt"))
-    ckpt = {"model": model.state_dict(), "step": step, "wall_seconds": wall, "seed": seed,
+    ckpt = {"model": model.state_dict(), "step": step, "wall_seconds": wall,
+            "cpu_seconds": wall if cpu is None else cpu, "seed": seed,
             "config": cfg.to_dict(), "args": args}
     if distiller is not None:
         ckpt["distiller"] = distiller
@@ -44,9 +46,11 @@ def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfi
 
 def load_checkpoint(path) -> dict:
     """The checkpoint, with ``optimizer``/``aux_optimizer`` set to None when ``opt.pt`` is
-    missing or belongs to another step."""
+    missing or belongs to another step. Checkpoints written before CPU time was counted get
+    2 x wall time (they all ran on both cores)."""
     path = Path(path)
     state = torch.load(path, map_location="cpu", weights_only=False)
+    state.setdefault("cpu_seconds", 2 * state["wall_seconds"])
     state["optimizer"] = state["aux_optimizer"] = None
     opt_path = path.with_name("opt.pt")
     if opt_path.exists():

@@ -79,7 +79,7 @@ def main(argv=None) -> None:
             "data": args.data_note,
             "steps": state["step"],
             "wall_hours": round(state["wall_seconds"] / 3600, 2),
-            "cpu_hours": round(2 * state["wall_seconds"] / 3600, 2),
+            "cpu_hours": round(state.get("cpu_seconds", 2 * state["wall_seconds"]) / 3600, 2),
             "args": {k: v for k, v in state.get("args", {}).items()
                      if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "fp32")},
         },

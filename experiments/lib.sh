@@ -1,0 +1,21 @@
+# Shared by the experiment scripts: train one variant, then code Kodak with the real codec.
+# train_and_evaluate RUN REPORT "QUALITIES" TRAIN_ARGS...
+#   RUN: run directory (runs/sweep/..., not committed); REPORT: evaluation JSON to write
+#   (an existing report is kept, so an interrupted sweep continues where it stopped).
+PY="${PYTHON:-python}"
+THREADS="${THREADS:-1}"
+
+train_and_evaluate() {
+    local run="$1" report="$2" qualities="$3"
+    shift 3
+    if [ -f "$report" ]; then echo "$report exists: kept"; return; fi
+    "$PY" -m lic_codec.train rd --run "$run" --eval-every 0 --threads "$THREADS" "$@"
+    local tmp
+    tmp="$(mktemp -d)"
+    "$PY" -m lic_codec.train.export "$run/ckpt.pt" --name student --out-dir "$tmp"
+    # shellcheck disable=SC2086
+    "$PY" -m lic_codec.evaluate --weights "$tmp" --threads "$THREADS" --quality $qualities \
+        --out "$report"
+    rm -rf "$tmp"
+    tail -n 1 "$run/log.tsv"
+}
