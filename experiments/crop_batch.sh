@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . experiments/lib.sh
 STEPS="${1:-2000}"
-INIT="${INIT:-runs/student/ckpt.pt}"
 mkdir -p results/crop_batch
 for pb in "128 8" "256 2"; do
     set -- $pb

@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 . experiments/lib.sh
 STEPS="${1:-2000}"; shift || true
 WEIGHTS=("$@"); [ ${#WEIGHTS[@]} -eq 0 ] && WEIGHTS=(0 0.1 0.3 1.0)
-INIT="${INIT:-runs/student/ckpt.pt}"
 mkdir -p results/l1_sweep
 for w in "${WEIGHTS[@]}"; do
     train_and_evaluate "runs/sweep/l1_$w" "results/l1_sweep/l1_$w.json" "0 25 50 75 100" \

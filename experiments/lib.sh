@@ -4,6 +4,7 @@
 #   (an existing report is kept, so an interrupted sweep continues where it stopped).
 PY="${PYTHON:-python}"
 THREADS="${THREADS:-1}"
+INIT="${INIT:-runs/student/ckpt.pt}"  # the fine-tuning experiments start from this
 
 train_and_evaluate() {
     local run="$1" report="$2" qualities="$3"

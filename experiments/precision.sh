@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . experiments/lib.sh
 STEPS="${1:-1000}"
-INIT="${INIT:-runs/student/ckpt.pt}"
 mkdir -p results/precision
 train_and_evaluate runs/sweep/precision_bf16 results/precision/bf16.json "0 25 50 75 100" \
     --init "$INIT" --l1 0 --lr 1e-4 --steps "$STEPS"

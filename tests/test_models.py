@@ -216,3 +216,16 @@ def test_laplace_anchor_model_codes_and_matches_its_likelihood(tmp_path):
         lik = m(x, torch.tensor([60 / 100 * 7]))["likelihoods"]
     est_bits = sum(float(-torch.log2(v).sum()) for v in lik.values())
     assert abs(8 * len(data) - est_bits) < 0.15 * est_bits + 8 * 200  # header + rANS overhead
+
+
+def test_spike_guard_skips_outliers_only():
+    from lic_codec.train.guard import SpikeGuard
+
+    g = SpikeGuard(factor=10.0, warmup=5)
+    assert all(g.ok(1.0 + 0.1 * (i % 3)) for i in range(20))
+    assert not g.ok(50.0)  # far above the running mean
+    assert g.ok(5.0)  # high but within the factor
+    assert not g.ok(float("nan"))
+    assert g.skipped == 2 and 1.0 < g.mean < 1.5
+    early = SpikeGuard(factor=10.0, warmup=5)
+    assert early.ok(1.0) and early.ok(100.0)  # no skipping before the warm-up

@@ -18,6 +18,10 @@ from ..latent.checkerboard import CheckerboardHyperprior
 from .config import ModelConfig
 from .transforms import TRANSFORMS
 
+# The transforms run on channels-last tensors (their weights too: registry._load): oneDNN's
+# convolutions are 1.5-2x faster so on CPU. The float64 latent path keeps the default layout.
+CHANNELS_LAST = torch.channels_last
+
 
 class LicModel(nn.Module):
     def __init__(self, cfg: ModelConfig, trainable: bool = True):
@@ -64,13 +68,13 @@ class LicModel(nn.Module):
     def analyse(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """Image [1, 3, H, W] -> gained latent [1, M, H/16, W/16], ready to quantize."""
         g, _ = self.gains(torch.tensor([float(t)]))
-        return self.g_a(x) * g
+        return self.g_a(x.contiguous(memory_format=CHANNELS_LAST)) * g
 
     def synthesize(self, y_hat: torch.Tensor, t: float, active: torch.Tensor | None = None):
         """Gained latent -> image. Channels not in ``active`` are zero and are skipped by
         slicing the first transposed convolution's weights ([M, N, k, k] -> [A, N, k, k])."""
         _, ig = self.gains(torch.tensor([float(t)]))
-        y = y_hat * ig
+        y = (y_hat * ig).contiguous(memory_format=CHANNELS_LAST)
         first, rest = self.g_s[0], self.g_s[1:]
         if active is None:
             return rest(first(y))

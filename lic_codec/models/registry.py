@@ -68,6 +68,8 @@ def _load(path_str: str, mtime: float):
         model.latent.y_tables = {"anchor": both, "nonanchor": both}
     model.latent.scale_thresholds = arrays["y_thresholds"]
     model.eval()
+    for transform in (model.g_a, model.g_s):  # see lic.CHANNELS_LAST
+        transform.to(memory_format=torch.channels_last)
     for p in model.parameters():
         p.requires_grad_(False)
     return model, file_id(path)

@@ -23,6 +23,7 @@ from ..models.lic import LicModel, upgrade_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import CropDataset
 from .distill import STAGES, Distiller
+from .guard import SpikeGuard
 from .losses import rate_distortion
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
@@ -47,6 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--l1", type=float, default=1.0,
                     help="weight of the latent L1 penalty (chosen by results/l1_sweep)")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    ap.add_argument("--skip-factor", type=float, default=10.0,
+                    help="skip the update when the gradient norm exceeds this many times its "
+                         "running average (0 = never)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--fp32", action="store_true", help="disable bf16 autocast")
@@ -159,6 +163,7 @@ def main(argv=None) -> None:
     acc = dict.fromkeys(keys, 0.0)
     n_acc = 0
     K = cfg.num_levels
+    guard = SpikeGuard(args.skip_factor or math.inf)
     model.train()
     while step < args.steps:
         lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from)
@@ -174,9 +179,12 @@ def main(argv=None) -> None:
                 terms = distiller(model, x, t)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
-        if args.clip:
-            torch.nn.utils.clip_grad_norm_(main_params, args.clip)
-        opt.step()
+        norm = torch.nn.utils.clip_grad_norm_(main_params, args.clip or math.inf).item()
+        if guard.ok(norm):
+            opt.step()
+        else:
+            print(f"step {step + 1}: gradient norm {norm:.3g} > {guard.factor:g} x its average "
+                  f"{guard.mean:.3g}: update skipped ({guard.skipped} so far)", flush=True)
         aux_opt.zero_grad(set_to_none=True)
         model.latent.entropy_bottleneck.loss().backward()
         aux_opt.step()

@@ -81,7 +81,7 @@ def main(argv=None) -> None:
             "wall_hours": round(state["wall_seconds"] / 3600, 2),
             "cpu_hours": round(state.get("cpu_seconds", 2 * state["wall_seconds"]) / 3600, 2),
             "args": {k: v for k, v in state.get("args", {}).items()
-                     if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "fp32")},
+                     if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32")},
         },
     })
     man[args.name] = entry
