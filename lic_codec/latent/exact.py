@@ -176,12 +176,12 @@ class ExactEntropyParameters:
 
     def __init__(self, latent: nn.Module, thresholds: np.ndarray):
         self.h_s = exact_sequence(latent.h_s)
-        self.context = [ExactCheckerboardContext(latent.context)]
+        self.context = ExactCheckerboardContext(latent.context)
         self.anchor = exact_sequence(latent.params_anchor)
         self.nonanchor = exact_sequence(latent.params_nonanchor)
         self.thresholds = np.asarray(thresholds, dtype=np.float64)  # sorted
-        worst = max(layer.bound() for seq in (self.h_s, self.context, self.anchor, self.nonanchor)
-                    for layer in seq if isinstance(layer, ExactLayer))
+        layers = [*self.h_s, self.context, *self.anchor, *self.nonanchor]
+        worst = max(layer.bound() for layer in layers if isinstance(layer, ExactLayer))
         if worst >= 2.0**53:
             raise ValueError(f"accumulator bound 2^{math.log2(worst):.1f} is not exact in float64")
 
@@ -203,12 +203,10 @@ class ExactEntropyParameters:
     def nonanchor_params(self, hyper: torch.Tensor, y_hat_anchor_int: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, scale) at the non-anchor positions (zero elsewhere), each [1, M, h, w]."""
-        (context,) = self.context
-
         def params(a0: int, a1: int) -> torch.Tensor:
             w = hyper.shape[3]
             rows, cols = _positions(a0, a1, w, anchors=False)
-            ctx = context.at(y_hat_anchor_int[:, :, a0:a1], rows, cols)  # [2M, N]
+            ctx = self.context.at(y_hat_anchor_int[:, :, a0:a1], rows, cols)  # [2M, N]
             cat = torch.cat([_columns(hyper[:, :, a0:a1], rows, cols), ctx[None, :, :, None]], 1)
             return _scatter(run(self.nonanchor, cat), rows, cols, a1 - a0, w)
 
