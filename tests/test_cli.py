@@ -211,3 +211,39 @@ def test_interrupted_encode_leaves_nothing(tmp_path, photo, sig):
     assert p.returncode != 0
     assert sorted(x.name for x in tmp_path.iterdir()) == ["big.png"]
     assert src.read_bytes() == before
+
+
+def test_retrained_weights_keep_old_files_decodable(png, tmp_path, monkeypatch):
+    """Shipping new weights through the export command retires the old ones: a file made
+    before decodes to the same pixels after, and the manifest keeps the old entry."""
+    import torch
+
+    from conftest import tiny_model
+
+    from lic_codec.train.export import main as export
+
+    weights = tmp_path / "weights"
+    monkeypatch.setenv("LICC_WEIGHTS_DIR", str(weights))
+    run = CliRunner()
+    for seed in (0, 1):
+        ckpt = tmp_path / f"ckpt{seed}.pt"
+        torch.save({"config": tiny_model(seed).cfg.to_dict(),
+                    "model": tiny_model(seed).state_dict(), "step": 10 + seed,
+                    "wall_seconds": 1.0, "args": {}}, ckpt)
+        export([str(ckpt), "--out-dir", str(weights)])
+        if seed == 0:
+            assert run.invoke(main, ["encode", str(png), str(tmp_path / "old.licc")]).exit_code == 0
+            assert run.invoke(main, ["decode", str(tmp_path / "old.licc"),
+                                     str(tmp_path / "before.png")]).exit_code == 0
+    export([str(ckpt), "--out-dir", str(weights)])  # the same weights again: nothing retired
+    retired = sorted((weights / "retired").iterdir())
+    assert len(retired) == 1 and retired[0].name.startswith("student-")
+    man = json.loads((weights / "manifest.json").read_text())["student"]
+    assert man["training"]["steps"] == 11
+    assert [r["training"]["steps"] for r in man["retired"]] == [10]
+    r = run.invoke(main, ["decode", str(tmp_path / "old.licc"), str(tmp_path / "after.png")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "after.png").read_bytes() == (tmp_path / "before.png").read_bytes()
+    retired[0].unlink()
+    r = run.invoke(main, ["decode", str(tmp_path / "old.licc"), str(tmp_path / "gone.png")])
+    assert r.exit_code == 1 and "not installed" in r.output

@@ -3,6 +3,7 @@ resumable training step."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from lic_codec.models.config import ModelConfig
@@ -185,7 +186,16 @@ def test_distillation_stages_run_and_resume(tmp_path):
     assert len((tmp_path / "b" / "log.tsv").read_text().splitlines()) == 4
     train(["rd", "--init", str(tmp_path / "b" / "ckpt.pt"), "--steps", "1",
            "--run", str(tmp_path / "c"), *common])
-    assert (tmp_path / "c" / "ckpt.pt").exists()
+    # the training behind c's weights counts b's 3 steps, and survives a resume of c
+    # after b's file moved on
+    from lic_codec.train.checkpoint import lineage
+    train(["distill", "--teacher", teacher, "--stage", "b", "--steps", "5",
+           "--run", str(tmp_path / "b"), *common])
+    train(["rd", "--steps", "2", "--run", str(tmp_path / "c"), *common])
+    c = torch.load(tmp_path / "c" / "ckpt.pt", weights_only=False)
+    behind = lineage(c, "c")
+    assert behind["steps"] == 3 + 2
+    assert behind["runs"] == [str(tmp_path / "b" / "ckpt.pt"), "c"]
 
 
 def test_laplace_anchor_model_codes_and_matches_its_likelihood(tmp_path):
@@ -229,3 +239,24 @@ def test_spike_guard_skips_outliers_only():
     assert g.skipped == 2 and 1.0 < g.mean < 1.5
     early = SpikeGuard(factor=10.0, warmup=5)
     assert early.ok(1.0) and early.ok(100.0)  # no skipping before the warm-up
+
+
+@pytest.mark.parametrize("k,s,p,op", [(5, 2, 2, 1), (3, 2, 1, 1), (4, 2, 1, 0), (6, 3, 2, 1)])
+def test_subpixel_rewrite_equals_the_transposed_convolution(k, s, p, op):
+    from lic_codec.models.subpixel import SubpixelConv
+
+    torch.manual_seed(k * 10 + s)
+    deconv = torch.nn.ConvTranspose2d(8, 3, k, s, p, op)
+    x = torch.randn(2, 8, 7, 9)
+    with torch.no_grad():
+        ref = deconv(x)
+        out = SubpixelConv(deconv)(x)
+    assert out.shape == ref.shape == (2, 3, 7 * s, 9 * s)
+    assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_subpixel_rewrite_refuses_other_shapes():
+    from lic_codec.models.subpixel import SubpixelConv
+
+    with pytest.raises(ValueError):
+        SubpixelConv(torch.nn.ConvTranspose2d(8, 3, 5, 2, 2, 0))  # output 2H - 1

@@ -4,6 +4,9 @@ A weights file (``weights/<name>.pt``) is a torch-saved dict of plain tensors an
 the architecture config, the state dict, and the integer entropy tables. Its identity is the
 first 16 bytes of its SHA-256, which every .licc file carries, so a decoder can pick the
 right network from the header alone and refuse a file made by other weights.
+
+When a network is retrained, its old weights move to ``weights/retired/<name>-<id>.pt``
+(``<id>``: the first 12 hex digits of the file id), so files made with them still decode.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def available(directory: Path | None = None) -> dict[str, Path]:
     return {name: d / f"{name}.pt" for name in MODEL_NAMES if (d / f"{name}.pt").is_file()}
 
 
+def retired_path(name: str, model_id: bytes, directory: Path | None = None) -> Path:
+    return (directory or weights_dir()) / "retired" / f"{name}-{model_id.hex()[:12]}.pt"
+
+
 def manifest(directory: Path | None = None) -> dict:
     p = (directory or weights_dir()) / "manifest.json"
     return json.loads(p.read_text()) if p.is_file() else {}
@@ -53,6 +60,7 @@ def _load(path_str: str, mtime: float):
     from ..entropy.tables import TableSet
     from .config import ModelConfig
     from .lic import LicModel
+    from .subpixel import subpixel_last_layer
 
     path = Path(path_str)
     blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -70,6 +78,7 @@ def _load(path_str: str, mtime: float):
     model.eval()
     for transform in (model.g_a, model.g_s):  # see lic.CHANNELS_LAST
         transform.to(memory_format=torch.channels_last)
+    subpixel_last_layer(model.g_s)
     for p in model.parameters():
         p.requires_grad_(False)
     return model, file_id(path)
@@ -85,11 +94,15 @@ def load_model(name: str = DEFAULT_MODEL, directory: Path | None = None):
 
 
 def find_model(model_id: bytes, name_hint: str, directory: Path | None = None):
-    """The installed model whose weights have this id, else ModelMismatchError."""
+    """The installed or retired model whose weights have this id, else ModelMismatchError."""
     paths = available(directory)
     for name in sorted(paths, key=lambda n: n != name_hint):
         if file_id(paths[name]) == model_id:
             return load_model(name, directory)[0]
+    if name_hint in MODEL_NAMES:
+        old = retired_path(name_hint, model_id, directory)
+        if old.is_file() and file_id(old) == model_id:
+            return _load(str(old), old.stat().st_mtime)[0]
     raise ModelMismatchError(
         f"file was made by model '{name_hint}' with weights {model_id.hex()[:12]}..., "
         "which are not installed here (different or retrained weights)")

@@ -20,7 +20,7 @@ import torch
 
 from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
 from .data import CropDataset
 from .distill import STAGES, Distiller
 from .guard import SpikeGuard
@@ -95,9 +95,10 @@ def main(argv=None) -> None:
     cfg = ModelConfig.from_dict(state["config"]) if state else (
         STUDENT if args.arch == "student" else TEACHER)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
-    init = None
+    init = prior = None
     if not state and args.init:
         init = load_checkpoint(args.init)
+        prior = lineage(init, args.init)
         model.load_state_dict(upgrade_state(init["model"]))
         print(f"initialised from {args.init} (step {init['step']})")
     distiller = None
@@ -130,6 +131,7 @@ def main(argv=None) -> None:
         model.load_state_dict(upgrade_state(state["model"]))
         step, wall, seed = state["step"], state["wall_seconds"], state["seed"]
         cpu = state["cpu_seconds"]
+        prior = prior_training(state)
         if state["optimizer"] is not None:
             opt.load_state_dict(state["optimizer"])
             aux_opt.load_state_dict(state["aux_optimizer"])
@@ -152,7 +154,7 @@ def main(argv=None) -> None:
         if distiller is not None:
             extra = {k: v for k, v in distiller.state_dict().items() if not k.startswith("teacher.")}
         save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args), extra,
-                        cpu)
+                        cpu, prior)
 
     stop = []  # SIGTERM/SIGINT: finish the step, save, exit
     for sig in (signal.SIGTERM, signal.SIGINT):

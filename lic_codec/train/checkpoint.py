@@ -30,9 +30,11 @@ def _save(obj, path: Path) -> None:
 
 
 def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfig, args,
-                    distiller: dict | None = None, cpu: float | None = None) -> None:
+                    distiller: dict | None = None, cpu: float | None = None,
+                    prior: dict | None = None) -> None:
     """``distiller``: the distillation adapters' state, kept with the student. ``cpu``: CPU
-    seconds consumed by training so far (all threads)."""
+    seconds consumed by training so far (all threads). ``prior``: the training the weights had
+    before this run started from them (see :func:`lineage`)."""
     path = Path(path)
     _save({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
            "aux_optimizer": aux_opt.state_dict(), "step": step}, path.with_name("opt.pt"))
@@ -41,7 +43,33 @@ def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfi
             "config": cfg.to_dict(), "args": args}
     if distiller is not None:
         ckpt["distiller"] = distiller
+    if prior is not None:
+        ckpt["prior"] = prior
     _save(ckpt, path)
+
+
+def prior_training(state: dict) -> dict:
+    """Steps and CPU seconds the weights had before ``state``'s run started from them (with
+    ``--init``), and the runs they passed through. Recorded in the checkpoint when the run
+    starts, because the run it branched from may train on and overwrite its file; older
+    checkpoints are traced back through their ``--init`` argument."""
+    prior = state.get("prior")
+    if prior is not None:
+        return prior
+    init = (state.get("args") or {}).get("init")
+    if init and Path(init).exists():
+        return lineage(torch.load(init, map_location="cpu", weights_only=False), init)
+    return {"steps": 0, "cpu_seconds": 0.0, "runs": []}
+
+
+def lineage(state: dict, path=None) -> dict:
+    """All the training behind a checkpoint's weights: its run's steps and CPU seconds plus
+    :func:`prior_training`; ``path`` (the checkpoint's file) is appended to the runs."""
+    prior = prior_training(state)
+    return {"steps": prior["steps"] + state["step"],
+            "cpu_seconds": prior["cpu_seconds"] + state.get("cpu_seconds",
+                                                            2 * state["wall_seconds"]),
+            "runs": list(prior["runs"]) + ([str(path)] if path else [])}
 
 
 def load_checkpoint(path) -> dict:

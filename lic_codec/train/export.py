@@ -17,7 +17,8 @@ import torch
 
 from ..models.config import ModelConfig
 from ..models.lic import LicModel, inference_state, upgrade_state
-from ..models.registry import weights_dir
+from ..models.registry import file_id, retired_path, weights_dir
+from .checkpoint import lineage
 
 
 def export_model(model: LicModel, path: Path) -> str:
@@ -65,11 +66,18 @@ def main(argv=None) -> None:
     model.load_state_dict(upgrade_state(state["model"]))
     model.eval()
     path = out_dir / f"{args.name}.pt"
-    sha = export_model(model, path)
-
     man_path = out_dir / "manifest.json"
     man = json.loads(man_path.read_text()) if man_path.exists() else {}
+    staged = out_dir / f"{args.name}.new.pt"
+    sha = export_model(model, staged)
+    if path.is_file() and file_id(path).hex() == sha[:32]:
+        staged.unlink()  # the same weights again: nothing to retire
+    else:
+        retire(out_dir, args.name, man)
+        staged.replace(path)
+    behind = lineage(state, args.checkpoint)
     entry = man.get(args.name, {})
+    entry.pop("kodak", None)  # measured with the old weights
     entry.update({
         "file": path.name,
         "sha256": sha,
@@ -77,9 +85,11 @@ def main(argv=None) -> None:
         "parameters": model.param_count(),
         "training": {
             "data": args.data_note,
-            "steps": state["step"],
-            "wall_hours": round(state["wall_seconds"] / 3600, 2),
-            "cpu_hours": round(state.get("cpu_seconds", 2 * state["wall_seconds"]) / 3600, 2),
+            "steps": behind["steps"],
+            "cpu_hours": round(behind["cpu_seconds"] / 3600, 2),
+            "runs": behind["runs"],  # oldest first; the last one made these weights
+            "last_run": {"steps": state["step"],
+                         "wall_hours": round(state["wall_seconds"] / 3600, 2)},
             "args": {k: v for k, v in state.get("args", {}).items()
                      if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32")},
         },
@@ -87,6 +97,24 @@ def main(argv=None) -> None:
     man[args.name] = entry
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:16]}...)")
+
+
+def retire(out_dir: Path, name: str, man: dict) -> None:
+    """Move the weights about to be replaced to ``retired/`` (the decoder looks there for
+    files made with them) and keep their manifest entry, minus its history, under
+    ``retired``."""
+    path = out_dir / f"{name}.pt"
+    if not path.is_file():
+        return
+    old = retired_path(name, file_id(path), out_dir)
+    old.parent.mkdir(exist_ok=True)
+    path.replace(old)
+    entry = man.get(name)
+    if entry:
+        record = {k: v for k, v in entry.items() if k != "retired"}
+        record["file"] = f"retired/{old.name}"
+        entry["retired"] = entry.get("retired", []) + [record]
+    print(f"retired the previous {name} weights to {old}")
 
 
 def record_kodak(out_dir: Path, name: str, report_path: Path) -> None:
