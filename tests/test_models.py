@@ -99,6 +99,12 @@ def test_gdn_matches_compressai():
         ours.load_state_dict({k: v for k, v in ref.state_dict().items() if "_reparam" not in k})
         x = torch.randn(2, 8, 5, 7)
         assert torch.allclose(ours(x), ref(x), atol=1e-6)
+        # the coding path (no autograd, channels-last: one matrix product) agrees too
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            fast = ours(x_cl)
+        assert fast.is_contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(fast, ref(x), atol=1e-6)
 
 
 def test_coding_path_does_not_import_compressai(tmp_path):
