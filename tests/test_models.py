@@ -82,6 +82,35 @@ def test_training_resumes_exactly(tmp_path):
     assert load_checkpoint(tmp_path / "a" / "ckpt.pt")["cpu_seconds"] > 0
 
 
+def test_half_checkpoint_resumes(tmp_path):
+    """The committed float16 copy of a checkpoint is half the size, its weights within
+    float16 rounding of the original, and training resumes from it."""
+    from PIL import Image
+
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import half_copy
+
+    data = tmp_path / "data"
+    data.mkdir()
+    arr = (torch.rand(80, 90, 3, generator=torch.Generator().manual_seed(3)) * 255).byte()
+    Image.fromarray(arr.numpy()).save(data / "0.png")
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0", "--run", str(tmp_path / "r")]
+    train([*common, "--steps", "1"])
+    ckpt = tmp_path / "r" / "ckpt.pt"
+    full = torch.load(ckpt, weights_only=False)["model"]
+    before, after = half_copy(ckpt)
+    assert after < 0.6 * before
+    half = torch.load(ckpt, weights_only=False)["model"]
+    for k, v in full.items():
+        if v.is_floating_point():
+            assert half[k].dtype == torch.float16
+            assert torch.allclose(half[k].float(), v, rtol=1e-3, atol=1e-7), k
+    train([*common, "--steps", "2"])
+    resumed = torch.load(ckpt, weights_only=False)
+    assert resumed["step"] == 2 and resumed["model"]["g_a.0.weight"].dtype == torch.float32
+
+
 def test_gdn_matches_compressai():
     """Our GDN (used so coding never imports CompressAI) computes what CompressAI's does and
     loads its parameters."""

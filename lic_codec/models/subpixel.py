@@ -56,7 +56,9 @@ class SubpixelConv(nn.Module):
 
 def subpixel_last_layer(g_s: nn.Sequential) -> None:
     """Replace the synthesis transform's final transposed convolution (few output channels at
-    full resolution, where the rewrite is faster; measured in results/README.md) in place."""
+    full resolution) in place. Only that one: for the wide inner layers PyTorch's transposed
+    convolution is the faster (measured on this machine, channels-last, 2 threads: 64 -> 3
+    channels at 256x384 inputs 19 ms against 40 ms; 64 -> 64 at 128x192, 66 ms against 48)."""
     last = g_s[-1]
     if isinstance(last, nn.ConvTranspose2d) and last.out_channels <= 4:
         g_s[-1] = SubpixelConv(last).to(memory_format=torch.channels_last)

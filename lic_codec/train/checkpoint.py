@@ -5,6 +5,10 @@
 - ``opt.pt``: Adam's state (moments in bfloat16: same range as fp32, half the bytes) for an
   exact resume within a session. Not committed (it would double the size); a run resumed
   without it restarts Adam with a short warm-up.
+
+Before a checkpoint is committed, ``python -m lic_codec.train.checkpoint half CKPT...`` rounds
+its model to float16 (half the bytes in the repository; the rounding, 2^-11 relative, is
+smaller than one Adam step). Loading upcasts: ``load_state_dict`` copies into fp32 parameters.
 """
 
 from __future__ import annotations
@@ -88,3 +92,35 @@ def load_checkpoint(path) -> dict:
                 o["optimizer"], lambda v: v.float() if v.dtype == torch.bfloat16 else v)
             state["aux_optimizer"] = o["aux_optimizer"]
     return state
+
+
+def half_copy(path) -> tuple[int, int]:
+    """Rewrite a checkpoint with its model weights in float16; -> (bytes before, after)."""
+    path = Path(path)
+    before = path.stat().st_size
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = {}
+    for name, t in state["model"].items():
+        if t.is_floating_point() and t.dtype != torch.float16:
+            h = t.half()
+            t = h if torch.isfinite(h).all() else t  # out of float16's range: keep as is
+        model[name] = t
+    state["model"] = model
+    _save(state, path)
+    return before, path.stat().st_size
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.checkpoint")
+    ap.add_argument("action", choices=["half"])
+    ap.add_argument("checkpoints", nargs="+")
+    args = ap.parse_args(argv)
+    for p in args.checkpoints:
+        before, after = half_copy(p)
+        print(f"{p}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,8 +21,17 @@ from ..models.registry import file_id, retired_path, weights_dir
 from .checkpoint import lineage
 
 
-def export_model(model: LicModel, path: Path) -> str:
-    """Write ``model`` (tables are rebuilt from its weights) and return the file's sha256."""
+def export_model(model: LicModel, path: Path, half: bool = False) -> str:
+    """Write ``model`` (tables are rebuilt from its weights) and return the file's sha256.
+    ``half``: store the weights in float16 (half the bytes; coding upcasts them, so encoder
+    and decoder still compute with the same numbers, the ones in the file)."""
+    if half:
+        with torch.no_grad():
+            for name, t in model.state_dict().items():
+                if t.is_floating_point():
+                    if not torch.isfinite(t.half()).all():
+                        raise ValueError(f"{name} does not fit in float16")
+                    t.copy_(t.half().float())  # code with exactly what the file holds
     model.latent.build_tables()
     zt, yt = model.latent.z_tables, model.latent.y_tables
     assert zt is not None and yt
@@ -30,6 +39,8 @@ def export_model(model: LicModel, path: Path) -> str:
               **yt["nonanchor"].to_arrays("yn"),
               "y_thresholds": model.latent.scale_thresholds}
     state = {k: v.detach().clone() for k, v in inference_state(model.state_dict()).items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     blob = {
         "config": model.cfg.to_dict(),
         "model": state,
@@ -49,6 +60,8 @@ def main(argv=None) -> None:
     ap.add_argument("--out-dir", default=None, help="default: the shipped weights/ folder")
     ap.add_argument("--data-note", default="../shared/data/train (607 photos: BSDS500, "
                     "Wikipedia, Debian wallpapers, USC-SIPI, PyPI samples)")
+    ap.add_argument("--half", action="store_true",
+                    help="store the weights in float16 (half the size; measure the R-D cost)")
     ap.add_argument("--kodak", default=None,
                     help="only record this evaluation report (python -m lic_codec.evaluate "
                          "--out) in the manifest, without re-exporting")
@@ -69,20 +82,21 @@ def main(argv=None) -> None:
     man_path = out_dir / "manifest.json"
     man = json.loads(man_path.read_text()) if man_path.exists() else {}
     staged = out_dir / f"{args.name}.new.pt"
-    sha = export_model(model, staged)
+    sha = export_model(model, staged, args.half)
+    entry = man.get(args.name, {})
     if path.is_file() and file_id(path).hex() == sha[:32]:
         staged.unlink()  # the same weights again: nothing to retire
     else:
         retire(out_dir, args.name, man)
         staged.replace(path)
+        entry.pop("kodak", None)  # measured with the old weights
     behind = lineage(state, args.checkpoint)
-    entry = man.get(args.name, {})
-    entry.pop("kodak", None)  # measured with the old weights
     entry.update({
         "file": path.name,
         "sha256": sha,
         "config": cfg.to_dict(),
         "parameters": model.param_count(),
+        "weights_dtype": "float16" if args.half else "float32",
         "training": {
             "data": args.data_note,
             "steps": behind["steps"],
