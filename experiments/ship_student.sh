@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Ship a student: a short branch of runs/student_v2 at a low learning rate (the decay), exported
+# in float16 over weights/student.pt (the previous weights move to weights/retired/), a golden
+# file for the new weights, and the full Kodak evaluation recorded in the manifest.
+# Usage: experiments/ship_student.sh [STEPS] [LR]    (stop or pause other training first for
+# the evaluation's timings; `licc bench --write-results` afterwards for the BD-rates)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python}"
+STEPS="${1:-2000}"; LR="${2:-2e-5}"
+FROM=runs/student_v2/ckpt.pt
+AT="$("$PY" -c "import torch; print(torch.load('$FROM', weights_only=False)['step'])")"
+RUN="runs/sweep/student_ship_$AT"   # a fresh run: --init applies only to a new directory
+"$PY" -m lic_codec.train rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" --l1 1.0 \
+    --steps "$STEPS" --eval-every "$STEPS" --threads "${THREADS:-2}"
+"$PY" -m lic_codec.train.export "$RUN/ckpt.pt" --name student --half
+"$PY" experiments/make_golden.py
+"$PY" -m lic_codec.evaluate --quality 0 10 20 25 30 40 50 60 70 75 80 90 100 \
+    --out results/kodak_student_eval.json
+"$PY" -m lic_codec.train.export --name student --kodak results/kodak_student_eval.json
