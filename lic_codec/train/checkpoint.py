@@ -94,18 +94,27 @@ def load_checkpoint(path) -> dict:
     return state
 
 
+def as_half(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float16 when it survives the rounding as a whole, else unchanged: a tensor
+    whose largest value is below float16's smallest normal number (2^-14), like the 1e-9
+    likelihood bounds of the entropy models, would flush to zero (a zero bound gave an
+    infinite rate on the first training run resumed from a float16 copy), and one out of
+    float16's range would become infinite."""
+    if not t.is_floating_point() or t.dtype == torch.float16 or t.numel() == 0:
+        return t
+    h = t.half()
+    if not torch.isfinite(h).all() or float(t.abs().max()) < 2.0**-14:
+        return t
+    return h
+
+
 def half_copy(path) -> tuple[int, int]:
-    """Rewrite a checkpoint with its model weights in float16; -> (bytes before, after)."""
+    """Rewrite a checkpoint with its model weights in float16 (see :func:`as_half`);
+    -> (bytes before, after)."""
     path = Path(path)
     before = path.stat().st_size
     state = torch.load(path, map_location="cpu", weights_only=False)
-    model = {}
-    for name, t in state["model"].items():
-        if t.is_floating_point() and t.dtype != torch.float16:
-            h = t.half()
-            t = h if torch.isfinite(h).all() else t  # out of float16's range: keep as is
-        model[name] = t
-    state["model"] = model
+    state["model"] = {name: as_half(t) for name, t in state["model"].items()}
     _save(state, path)
     return before, path.stat().st_size
 

@@ -18,7 +18,7 @@ import torch
 from ..models.config import ModelConfig
 from ..models.lic import LicModel, inference_state, upgrade_state
 from ..models.registry import file_id, retired_path, weights_dir
-from .checkpoint import lineage
+from .checkpoint import as_half, lineage
 
 
 def export_model(model: LicModel, path: Path, half: bool = False) -> str:
@@ -27,11 +27,8 @@ def export_model(model: LicModel, path: Path, half: bool = False) -> str:
     and decoder still compute with the same numbers, the ones in the file)."""
     if half:
         with torch.no_grad():
-            for name, t in model.state_dict().items():
-                if t.is_floating_point():
-                    if not torch.isfinite(t.half()).all():
-                        raise ValueError(f"{name} does not fit in float16")
-                    t.copy_(t.half().float())  # code with exactly what the file holds
+            for t in model.state_dict().values():
+                t.copy_(as_half(t))  # code with exactly what the file holds
     model.latent.build_tables()
     zt, yt = model.latent.z_tables, model.latent.y_tables
     assert zt is not None and yt
@@ -40,7 +37,7 @@ def export_model(model: LicModel, path: Path, half: bool = False) -> str:
               "y_thresholds": model.latent.scale_thresholds}
     state = {k: v.detach().clone() for k, v in inference_state(model.state_dict()).items()}
     if half:
-        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        state = {k: as_half(v) for k, v in state.items()}
     blob = {
         "config": model.cfg.to_dict(),
         "model": state,
