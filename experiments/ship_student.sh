@@ -4,16 +4,21 @@
 # file for the new weights, and the full Kodak evaluation recorded in the manifest.
 # Usage: experiments/ship_student.sh [STEPS] [LR]    (stop or pause other training first for
 # the evaluation's timings; `licc bench --write-results` afterwards for the BD-rates)
+# FROM=CKPT ships from another run; STEPS=0 exports FROM as it is (a run that annealed its
+# learning rate itself, e.g. with --lr-cosine-to).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
 STEPS="${1:-2000}"; LR="${2:-2e-5}"
-FROM=runs/student_v2/ckpt.pt
-AT="$("$PY" -c "import torch; print(torch.load('$FROM', weights_only=False)['step'])")"
-RUN="runs/sweep/student_ship_$AT"   # a fresh run: --init applies only to a new directory
-"$PY" -m lic_codec.train rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" --l1 1.0 \
-    --steps "$STEPS" --eval-every "$STEPS" --threads "${THREADS:-2}"
-"$PY" -m lic_codec.train.export "$RUN/ckpt.pt" --name student --half
+FROM="${FROM:-runs/student_v2/ckpt.pt}"
+if [ "$STEPS" -gt 0 ]; then
+    AT="$("$PY" -c "import torch; print(torch.load('$FROM', weights_only=False)['step'])")"
+    RUN="runs/sweep/student_ship_$AT"   # a fresh run: --init applies only to a new directory
+    "$PY" -m lic_codec.train rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" --l1 1.0 \
+        --steps "$STEPS" --eval-every "$STEPS" --threads "${THREADS:-2}"
+    FROM="$RUN/ckpt.pt"
+fi
+"$PY" -m lic_codec.train.export "$FROM" --name student --half
 "$PY" experiments/make_golden.py
 "$PY" -m lic_codec.evaluate --quality 0 10 20 25 30 40 50 60 70 75 80 90 100 \
     --out results/kodak_student_eval.json

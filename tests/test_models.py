@@ -280,6 +280,21 @@ def test_spike_guard_skips_outliers_only():
     assert early.ok(1.0) and early.ok(100.0)  # no skipping before the warm-up
 
 
+def test_learning_rate_schedules():
+    from lic_codec.train.__main__ import learning_rate
+
+    assert learning_rate(0, 1e-3, [], 0) == pytest.approx(2e-6)  # warm-up from 1/500
+    assert learning_rate(600, 1e-3, [1000], 0) == pytest.approx(1e-3)
+    assert learning_rate(1000, 1e-3, [1000], 0) == pytest.approx(1e-4)
+    cos = [learning_rate(s, 1e-3, [], 0, (1e-5, 10_000)) for s in range(500, 10_001, 500)]
+    assert all(a > b for a, b in zip(cos, cos[1:]))  # strictly falling after the warm-up
+    assert cos[9] == pytest.approx((1e-3 + 1e-5) / 2)  # half-way: the mean of both ends
+    assert cos[-1] == pytest.approx(1e-5)
+    assert learning_rate(20_000, 1e-3, [], 0, (1e-5, 10_000)) == pytest.approx(1e-5)
+    # a resume without optimizer state warms up again towards the schedule's value there
+    assert learning_rate(5_000, 1e-3, [], 5_000, (1e-5, 10_000)) < 1e-5
+
+
 @pytest.mark.parametrize("k,s,p,op", [(5, 2, 2, 1), (3, 2, 1, 1), (4, 2, 1, 0), (6, 3, 2, 1)])
 def test_subpixel_rewrite_equals_the_transposed_convolution(k, s, p, op):
     from lic_codec.models.subpixel import SubpixelConv

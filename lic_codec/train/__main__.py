@@ -45,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--lr-decay-at", type=int, nargs="*", default=[],
                     help="steps at which the learning rate is divided by 10")
+    ap.add_argument("--lr-cosine-to", type=float, default=None, metavar="LR_END",
+                    help="anneal the learning rate from --lr to LR_END along a half cosine "
+                         "that ends at --steps (instead of step decays)")
     ap.add_argument("--l1", type=float, default=1.0,
                     help="weight of the latent L1 penalty (chosen by results/l1_sweep)")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
@@ -73,10 +76,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def learning_rate(step: int, base: float, decay_at: list[int], warm_from: int = 0) -> float:
+def learning_rate(step: int, base: float, decay_at: list[int], warm_from: int = 0,
+                  cosine: tuple[float, int] | None = None) -> float:
     """Linear warm-up over 500 steps from ``warm_from`` (the start, or a resume without
-    optimizer state), then step decays (x0.1) at the given steps."""
+    optimizer state), then step decays (x0.1) at the given steps, or with ``cosine = (end_lr,
+    last_step)`` a half cosine from ``base`` at step 0 down to ``end_lr`` at ``last_step``."""
     warm = min(1.0, (step - warm_from + 1) / 500)
+    if cosine is not None:
+        end, last = cosine
+        frac = min(1.0, step / max(1, last))
+        return warm * (end + (base - end) * 0.5 * (1 + math.cos(math.pi * frac)))
     return base * warm * 0.1 ** sum(step >= s for s in decay_at)
 
 
@@ -166,9 +175,10 @@ def main(argv=None) -> None:
     n_acc = 0
     K = cfg.num_levels
     guard = SpikeGuard(args.skip_factor or math.inf)
+    cosine = None if args.lr_cosine_to is None else (args.lr_cosine_to, args.steps)
     model.train()
     while step < args.steps:
-        lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from)
+        lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)
         for gr in opt.param_groups:
             gr["lr"] = lr
         x = data.batch(args.batch, seed, step).to(memory_format=torch.channels_last)
