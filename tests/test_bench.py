@@ -98,3 +98,27 @@ def test_sweep_report_tabulates_bd_rate_against_the_anchor(tmp_path, capsys):
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| ")]
     assert lines[1].startswith("| base | +0.00%") and lines[2].startswith("| half | -50.00%")
     assert json.loads((tmp_path / "s.json").read_text())["half"]["bd_rate_pct"] == pytest.approx(-50)
+
+
+def test_training_curve_reports_bd_rate_against_avif(photo, tmp_path, capsys):
+    """A run whose evaluations sit at AVIF's own points reads 0%, one at half AVIF's bytes
+    -50%, and an evaluation with three qualities gets no number."""
+    from lic_codec.train.curve import avif_curve, main
+
+    data = tmp_path / "kodak"
+    data.mkdir()
+    crop(photo, 128, 96).save(data / "a.png")
+    crop(photo.rotate(180), 128, 96).save(data / "b.png")
+    bpp, psnr = avif_curve(data, 2)
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = ["step\tquality\tbpp\tpsnr\tskipped_channels\timages"]
+    for step, scale, n in ((10, 1.0, 9), (20, 0.5, 9), (30, 0.5, 3)):
+        rows += [f"{step}\t{i}\t{b * scale}\t{p}\t0\t2"
+                 for i, (b, p) in enumerate(zip(bpp[:n], psnr))]
+    (run / "eval.tsv").write_text("\n".join(rows) + "\n")
+    main([str(run), "--data", str(data)])
+    out = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [(r[1], r[3]) for r in out] == [("10", "9"), ("20", "9"), ("30", "3")]
+    assert abs(float(out[0][4])) < 0.05 and float(out[1][4]) == pytest.approx(-50.0, abs=0.05)
+    assert out[2][4] == "-"

@@ -28,7 +28,7 @@ from .losses import rate_distortion
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
 DEFAULT_KODAK = DEFAULT_DATA.parent / "kodak"
-EVAL_QUALITIES = (0.0, 50.0, 100.0)
+EVAL_QUALITIES = (0.0, 25.0, 50.0, 75.0, 100.0)  # five: enough for a BD-rate (train.curve)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -1,0 +1,71 @@
+"""A run's training curve in the target's terms: the BD-rate against AVIF of every evaluation in
+its ``eval.tsv``, with AVIF coded on the same images in the same process.
+
+Why: per-quality bpp and PSNR pairs hide whether a run is closing the gap to AVIF; one number
+per evaluation shows it, and its trend is what the next session's compute plan rests on.
+Evaluations with fewer than four qualities (the runs' evaluations before 2026-11-24 had three)
+are listed without a BD-rate.
+
+    python -m lic_codec.train.curve runs/student_v2 runs/sweep/student_cosine [--since 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+from ..bdrate import bd_rate
+
+DEFAULT_KODAK = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kodak"
+
+
+def read_evals(path: Path) -> dict[int, tuple[list[float], list[float], int]]:
+    """eval.tsv -> {step: (bpp per quality, PSNR per quality, images)}."""
+    out: dict[int, tuple[list[float], list[float], int]] = {}
+    lines = path.read_text().splitlines()
+    cols = lines[0].split("\t")
+    for line in lines[1:]:
+        row = dict(zip(cols, line.split("\t")))
+        bpp, psnr, _ = out.setdefault(int(row["step"]), ([], [], int(row["images"])))
+        bpp.append(float(row["bpp"]))
+        psnr.append(float(row["psnr"]))
+    return out
+
+
+def avif_curve(data: Path, images: int) -> tuple[list[float], list[float]]:
+    """Mean bpp and PSNR of Pillow's AVIF (speed 6, as in the bench) over the first images."""
+    from ..bench import QUALITIES, Contender, _pillow, mean_curves, run_rd
+    from .data import find_images
+
+    avif = Contender("AVIF", QUALITIES["avif"], *_pillow("AVIF", speed=6))
+    curve = mean_curves(run_rd(find_images(data)[:images], [avif]))["AVIF"]
+    return curve["bpp"], curve["psnr"]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.curve", description=__doc__)
+    ap.add_argument("runs", nargs="+", type=Path, help="run directories holding eval.tsv")
+    ap.add_argument("--data", type=Path, default=DEFAULT_KODAK,
+                    help="the images the runs evaluated on (their first N, N from eval.tsv)")
+    ap.add_argument("--since", type=int, default=0, help="only evaluations from this step on")
+    args = ap.parse_args(argv)
+
+    anchors: dict[int, tuple[list[float], list[float]]] = {}
+    table = defaultdict(list)
+    for run in args.runs:
+        for step, (bpp, psnr, n) in sorted(read_evals(run / "eval.tsv").items()):
+            if step < args.since:
+                continue
+            if n not in anchors:
+                anchors[n] = avif_curve(args.data, n)
+            bd = bd_rate(*anchors[n], bpp, psnr)
+            table[run].append((step, n, bpp, psnr, bd))
+    print("run\tstep\timages\tqualities\tBD-rate vs AVIF (%)")
+    for run, rows in table.items():
+        for step, n, bpp, _, bd in rows:
+            print(f"{run}\t{step}\t{n}\t{len(bpp)}\t" + ("-" if bd is None else f"{bd:+.1f}"))
+
+
+if __name__ == "__main__":
+    main()
