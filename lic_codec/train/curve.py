@@ -59,12 +59,11 @@ def main(argv=None) -> None:
                 continue
             if n not in anchors:
                 anchors[n] = avif_curve(args.data, n)
-            bd = bd_rate(*anchors[n], bpp, psnr)
-            table[run].append((step, n, bpp, psnr, bd))
+            table[run].append((step, n, len(bpp), bd_rate(*anchors[n], bpp, psnr)))
     print("run\tstep\timages\tqualities\tBD-rate vs AVIF (%)")
     for run, rows in table.items():
-        for step, n, bpp, _, bd in rows:
-            print(f"{run}\t{step}\t{n}\t{len(bpp)}\t" + ("-" if bd is None else f"{bd:+.1f}"))
+        for step, n, qualities, bd in rows:
+            print(f"{run}\t{step}\t{n}\t{qualities}\t" + ("-" if bd is None else f"{bd:+.1f}"))
 
 
 if __name__ == "__main__":
