@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lic_codec.latent.checkerboard import anchor_mask
 from lic_codec.models.config import ModelConfig
 from lic_codec.models.layers import DeformableResidual, WindowAttentionV2
 from lic_codec.models.lic import LicModel
@@ -314,3 +315,105 @@ def test_subpixel_rewrite_refuses_other_shapes():
 
     with pytest.raises(ValueError):
         SubpixelConv(torch.nn.ConvTranspose2d(8, 3, 5, 2, 2, 0))  # output 2H - 1
+
+
+@pytest.mark.parametrize("anchor", ["gaussian", "laplace"])
+def test_hard_quantization_trains_on_what_the_coder_codes(anchor):
+    """With ``hard`` the training forward gives the eval forward's rounded latent and
+    likelihoods exactly (the noise proxy does not), and rate gradients still reach the
+    analysis transform through the straight-through rounding."""
+    torch.manual_seed(0)
+    m = LicModel(ModelConfig(N=16, M=24, Nh=16, anchor_dist=anchor))
+    x, t = torch.rand(2, 3, 128, 128), torch.tensor([0.0, 7.0])
+    m.eval()
+    with torch.no_grad():
+        ref = m(x, t)["likelihoods"]
+    m.train()
+    noisy = m(x, t)["likelihoods"]
+    assert not torch.allclose(noisy["y"], ref["y"])
+    m.latent.hard = True
+    out = m(x, t)
+    lik = out["likelihoods"]
+    assert torch.allclose(lik["z"], ref["z"], rtol=1e-5, atol=1e-7)
+    # anchors exactly; non-anchors up to the channels eval skips (all zero after rounding:
+    # the coder zeroes them, which changes the context of the non-anchors slightly)
+    anchors = anchor_mask(*lik["y"].shape[2:])
+    assert torch.allclose(lik["y"][..., anchors[0, 0]], ref["y"][..., anchors[0, 0]],
+                          rtol=1e-5, atol=1e-7)
+    bits = [-v.log2().sum().item() for v in (lik["y"], ref["y"], noisy["y"])]
+    assert abs(bits[0] - bits[1]) < 0.01 * bits[1] < abs(bits[2] - bits[1])
+    rate = -out["likelihoods"]["y"].log().sum()
+    rate.backward()
+    assert m.g_a[0].weight.grad.abs().sum() > 0
+    assert m.latent.params_nonanchor[0].weight.grad.abs().sum() > 0
+
+
+def test_freeze_analysis_trains_only_the_decoder_side(tmp_path):
+    from PIL import Image
+
+    from lic_codec.train.__main__ import main as train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    arr = (torch.rand(80, 90, 3, generator=torch.Generator().manual_seed(2)) * 255).byte()
+    Image.fromarray(arr.numpy()).save(data / "0.png")
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
+              "--eval-every", "0"]
+    torch.manual_seed(0)
+    train([*common, "--run", str(tmp_path / "a"), "--steps", "1"])
+    before = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=False)["model"]
+    train([*common, "--run", str(tmp_path / "b"), "--steps", "3", "--lr", "1e-3",
+           "--init", str(tmp_path / "a" / "ckpt.pt"), "--freeze-analysis"])
+    after = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)["model"]
+    for k in ("g_a.0.weight", "latent.h_a.0.weight", "log_gain"):
+        assert torch.equal(before[k], after[k]), k
+    for k in ("g_s.0.weight", "log_inv_gain"):
+        assert not torch.equal(before[k], after[k]), k
+    entropy_side = [k for k in before if k.startswith(("latent.h_s.", "latent.params_"))]
+    assert any(not torch.equal(before[k], after[k]) for k in entropy_side)
+
+
+def test_widened_student_is_a_teacher_with_the_same_function(tmp_path):
+    """train.widen: the teacher architecture (extra blocks, more channels and latent channels)
+    computing the student's reconstruction, and the same rate on the student's channels."""
+    from lic_codec.models.lic import bits_per_pixel
+    from lic_codec.train.widen import widen
+
+    torch.manual_seed(0)
+    student = LicModel(ModelConfig(N=16, M=24, Nh=16, anchor_dist="laplace")).eval()
+    cfg = ModelConfig(arch="teacher", N=32, M=36, Nh=16, res_blocks=1, attn_heads=2,
+                      attn_window=4, deformable=True, anchor_dist="laplace")
+    teacher = widen(student, cfg).eval()
+    assert teacher.param_count() > 2 * student.param_count()
+    x, t = torch.rand(1, 3, 128, 192), torch.tensor([7.0])
+    with torch.no_grad():
+        s, w = student(x, t), teacher(x, t)
+    assert (s["y"].round() != 0).any()  # the comparison covers coded symbols
+    assert torch.allclose(w["x_hat"], s["x_hat"], atol=1e-5)
+    assert torch.allclose(w["y"][:, :24], s["y"], atol=1e-5)
+    for k in ("y", "z"):  # the old channels' likelihoods; the new ones are near 1
+        assert torch.allclose(w["likelihoods"][k][:, :s["likelihoods"][k].shape[1]],
+                              s["likelihoods"][k], atol=1e-5), k
+    extra = bits_per_pixel(w["likelihoods"], 128 * 192) - bits_per_pixel(s["likelihoods"],
+                                                                        128 * 192)
+    assert 0 <= extra.item() < 0.01
+
+
+def test_training_continues_a_widened_student_as_a_teacher(tmp_path):
+    from PIL import Image
+
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.widen import main as widen_main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    arr = (torch.rand(80, 90, 3, generator=torch.Generator().manual_seed(4)) * 255).byte()
+    Image.fromarray(arr.numpy()).save(data / "0.png")
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0", "--steps", "1"]
+    train([*common, "--run", str(tmp_path / "s")])
+    widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "t0.pt")])
+    train([*common, "--run", str(tmp_path / "t"), "--init", str(tmp_path / "t0.pt")])
+    ckpt = torch.load(tmp_path / "t" / "ckpt.pt", weights_only=False)
+    assert ckpt["config"]["arch"] == "teacher" and ckpt["config"]["M"] > 128
+    assert ckpt["prior"]["steps"] == 1 and ckpt["step"] == 1

@@ -93,13 +93,23 @@ class CheckerboardHyperprior(nn.Module):
         self.y_tables: dict[str, TableSet] = {}  # "anchor" / "nonanchor"
         self.scale_thresholds = scale_thresholds(SCALE_TABLE)  # replaced by the stored ones
         self._exact_params: ExactEntropyParameters | None = None
+        # Training quantization: additive uniform noise (False) or the decoder's rounding
+        # with straight-through gradients (True), which removes the noise proxy's mismatch
+        # with the real coder: at low rates it charges near-certain symbols ~2x their cost.
+        self.hard = False
 
     # ---- training ---------------------------------------------------------------------
     def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """y: [B, M, h, w] -> (y_hat with straight-through rounding, likelihoods in fp32)."""
+        hard = self.training and self.hard
         z = self.h_a(y)
         with torch.autocast("cpu", enabled=False):
-            z_hat, z_lik = self.entropy_bottleneck(z.float())
+            if hard:  # h_s sees the rounded z the decoder sees; its rate is that of z_hat
+                med = self.entropy_bottleneck.quantiles[:, 0, 1].detach().view(1, -1, 1, 1)
+                z_hat = quantize_ste(z.float() - med) + med
+                z_lik = self.entropy_bottleneck(z_hat, training=False)[1]
+            else:
+                z_hat, z_lik = self.entropy_bottleneck(z.float())
         hyper = self.h_s(z_hat.to(y.dtype))
         mu_a, s_a = self.params_anchor(hyper).chunk(2, 1)
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
@@ -121,11 +131,17 @@ class CheckerboardHyperprior(nn.Module):
         return y_hat, {"y": y_lik, "z": z_lik}
 
     def _likelihood(self, y, scales, mu, dist: str) -> torch.Tensor:
-        """P(y) under noise (training) or rounding (eval) for one distribution family."""
+        """P(y) under noise (training), rounding with straight-through gradients (training
+        with ``hard``) or rounding (eval), for one distribution family."""
+        if self.training and self.hard:
+            values = quantize_ste(y - mu) + mu
+        elif self.training:
+            values = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        else:
+            values = torch.round(y - mu) + mu
         if dist == "gaussian":
-            return self.gaussian_conditional(y, scales, means=mu)[1]
-        values = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training \
-            else torch.round(y - mu) + mu
+            gc = self.gaussian_conditional
+            return gc.likelihood_lower_bound(gc._likelihood(values, scales, means=mu))
         a = (values - mu).abs()
         b = _LowerBound.apply(scales, SCALE_MIN)
         # P(|v| rounds to its bin) for a Laplacian of scale b; both branches kept finite so

@@ -50,6 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "that ends at --steps (instead of step decays)")
     ap.add_argument("--l1", type=float, default=1.0,
                     help="weight of the latent L1 penalty (chosen by results/l1_sweep)")
+    ap.add_argument("--quant", choices=["noise", "hard"], default="noise",
+                    help="training quantization: additive uniform noise, or the coder's own "
+                         "rounding with straight-through gradients (results/training.md)")
+    ap.add_argument("--freeze-analysis", action="store_true",
+                    help="train only the decoder side: the analysis transform, hyper-analysis "
+                         "and encoder gains stay fixed (with --quant hard: 'soft then hard')")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--skip-factor", type=float, default=10.0,
                     help="skip the update when the gradient norm exceeds this many times its "
@@ -101,12 +107,13 @@ def main(argv=None) -> None:
     ckpt_path, log_path = run / "ckpt.pt", run / "log.tsv"
 
     state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    cfg = ModelConfig.from_dict(state["config"]) if state else (
+    init = load_checkpoint(args.init) if not state and args.init else None
+    # the network is the one being continued (a widened student is a teacher; see widen.py)
+    cfg = ModelConfig.from_dict((state or init)["config"]) if state or init else (
         STUDENT if args.arch == "student" else TEACHER)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
-    init = prior = None
-    if not state and args.init:
-        init = load_checkpoint(args.init)
+    prior = None
+    if init:
         prior = lineage(init, args.init)
         model.load_state_dict(upgrade_state(init["model"]))
         print(f"initialised from {args.init} (step {init['step']})")
@@ -127,8 +134,13 @@ def main(argv=None) -> None:
         if carried and "distiller" in carried:
             distiller.load_state_dict(carried["distiller"], strict=False)
         print(f"distilling from {args.teacher} (step {tstate['step']}), weights {weights}")
+    model.latent.hard = args.quant == "hard"
+    frozen = ("g_a.", "latent.h_a.", "log_gain") if args.freeze_analysis else ()
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    for n, p in model.named_parameters():
+        p.requires_grad_(not n.startswith(frozen))
+    main_params = [p for n, p in model.named_parameters()
+                   if not n.endswith("quantiles") and p.requires_grad]
     if distiller is not None:
         main_params += [p for n, p in distiller.named_parameters() if not n.startswith("teacher.")]
     opt = torch.optim.Adam(main_params, lr=args.lr)
