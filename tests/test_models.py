@@ -12,6 +12,18 @@ from lic_codec.models.layers import DeformableResidual, WindowAttentionV2
 from lic_codec.models.lic import LicModel
 
 
+def noise_photos(folder, seed: int, count: int = 1, size: tuple[int, int] = (80, 90)):
+    """A folder of ``count`` random RGB PNGs (training data for the tiny training runs)."""
+    from PIL import Image
+
+    folder.mkdir()
+    rng = torch.Generator().manual_seed(seed)
+    for i in range(count):
+        arr = (torch.rand(*size, 3, generator=rng) * 255).byte().numpy()
+        Image.fromarray(arr).save(folder / f"{i}.png")
+    return folder
+
+
 def test_student_forward_shapes():
     torch.manual_seed(0)
     m = LicModel(ModelConfig(N=16, M=24, Nh=16))
@@ -49,16 +61,9 @@ def test_teacher_blocks_and_forward():
 
 def test_training_resumes_exactly(tmp_path):
     """Two runs of 4 steps == one run of 2 steps resumed for 2 more (same data order)."""
-    from PIL import Image
-
     from lic_codec.train.__main__ import main as train
 
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = torch.Generator().manual_seed(0)
-    for i in range(3):
-        arr = (torch.rand(80, 90, 3, generator=rng) * 255).byte().numpy()
-        Image.fromarray(arr).save(data / f"{i}.png")
+    data = noise_photos(tmp_path / "data", 0, count=3)
     common = ["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
               "--log-every", "1"]
     torch.manual_seed(0)
@@ -86,15 +91,10 @@ def test_training_resumes_exactly(tmp_path):
 def test_half_checkpoint_resumes(tmp_path):
     """The committed float16 copy of a checkpoint is half the size, its weights within
     float16 rounding of the original, and training resumes from it."""
-    from PIL import Image
-
     from lic_codec.train.__main__ import main as train
     from lic_codec.train.checkpoint import half_copy
 
-    data = tmp_path / "data"
-    data.mkdir()
-    arr = (torch.rand(80, 90, 3, generator=torch.Generator().manual_seed(3)) * 255).byte()
-    Image.fromarray(arr.numpy()).save(data / "0.png")
+    data = noise_photos(tmp_path / "data", 3)
     common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
               "--eval-every", "0", "--run", str(tmp_path / "r")]
     train([*common, "--steps", "1"])
@@ -175,14 +175,9 @@ def test_deformable_convolution_matches_torchvision():
 
 
 def test_training_evaluates_with_the_real_codec(tmp_path):
-    from PIL import Image
-
     from lic_codec.train.__main__ import main as train
 
-    data = tmp_path / "data"
-    data.mkdir()
-    arr = (torch.rand(70, 80, 3, generator=torch.Generator().manual_seed(1)) * 255).byte()
-    Image.fromarray(arr.numpy()).save(data / "0.png")
+    data = noise_photos(tmp_path / "data", 1, size=(70, 80))
     train(["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
            "--steps", "2", "--eval-every", "2", "--eval-data", str(data), "--eval-images", "1",
            "--run", str(tmp_path / "r")])
@@ -193,14 +188,9 @@ def test_training_evaluates_with_the_real_codec(tmp_path):
 
 
 def test_distillation_stages_run_and_resume(tmp_path):
-    from PIL import Image
-
     from lic_codec.train.__main__ import main as train
 
-    data = tmp_path / "data"
-    data.mkdir()
-    arr = (torch.rand(70, 80, 3, generator=torch.Generator().manual_seed(2)) * 255).byte()
-    Image.fromarray(arr.numpy()).save(data / "0.png")
+    data = noise_photos(tmp_path / "data", 2, size=(70, 80))
     common = ["--data", str(data), "--patch", "64", "--batch", "2", "--threads", "2",
               "--eval-every", "0", "--log-every", "1"]
     train(["rd", "--arch", "teacher", "--steps", "1", "--run", str(tmp_path / "t"), *common])
@@ -349,14 +339,9 @@ def test_hard_quantization_trains_on_what_the_coder_codes(anchor):
 
 
 def test_freeze_analysis_trains_only_the_decoder_side(tmp_path):
-    from PIL import Image
-
     from lic_codec.train.__main__ import main as train
 
-    data = tmp_path / "data"
-    data.mkdir()
-    arr = (torch.rand(80, 90, 3, generator=torch.Generator().manual_seed(2)) * 255).byte()
-    Image.fromarray(arr.numpy()).save(data / "0.png")
+    data = noise_photos(tmp_path / "data", 2)
     common = ["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
               "--eval-every", "0"]
     torch.manual_seed(0)
@@ -400,15 +385,10 @@ def test_widened_student_is_a_teacher_with_the_same_function(tmp_path):
 
 
 def test_training_continues_a_widened_student_as_a_teacher(tmp_path):
-    from PIL import Image
-
     from lic_codec.train.__main__ import main as train
     from lic_codec.train.widen import main as widen_main
 
-    data = tmp_path / "data"
-    data.mkdir()
-    arr = (torch.rand(80, 90, 3, generator=torch.Generator().manual_seed(4)) * 255).byte()
-    Image.fromarray(arr.numpy()).save(data / "0.png")
+    data = noise_photos(tmp_path / "data", 4)
     common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
               "--eval-every", "0", "--steps", "1"]
     train([*common, "--run", str(tmp_path / "s")])
