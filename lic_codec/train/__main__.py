@@ -109,7 +109,8 @@ def main(argv=None) -> None:
     state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
     init = load_checkpoint(args.init) if not state and args.init else None
     # the network is the one being continued (a widened student is a teacher; see widen.py)
-    cfg = ModelConfig.from_dict((state or init)["config"]) if state or init else (
+    base = state or init
+    cfg = ModelConfig.from_dict(base["config"]) if base else (
         STUDENT if args.arch == "student" else TEACHER)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
     prior = None
