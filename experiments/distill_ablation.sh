@@ -20,29 +20,21 @@ TEACHER=runs/sweep/teacher_frozen.pt
 [ -f "$TEACHER" ] || cp runs/teacher/ckpt.pt "$TEACHER"
 Q="0 25 50 75 100"
 
-distill() {  # distill RUN STAGE STEPS [INIT] [extra args]
-    local run="$1" stage="$2" steps="$3" init="${4:-}"
-    shift 4 || shift $#
-    local initarg=(); [ -n "$init" ] && initarg=(--init "$init")
-    "$PY" -m lic_codec.train distill --teacher "$TEACHER" --stage "$stage" --run "$run" \
-        --steps "$steps" --eval-every 0 --threads "$THREADS" "${initarg[@]}" "$@"
-}
-
 for arm in "${ARMS[@]}"; do
     d="runs/sweep/ablation_$arm"
     l1=(); [ "$arm" = abc_l1_0 ] && l1=(--l1 0)
     case "$arm" in
         scratch) train_and_evaluate "$d" "$OUT/$arm.json" "$Q" --arch student --steps "$S" ;;
         abc|abc_l1_0)
-            distill "$d/a" a $((S / 4)) "" "${l1[@]}"
-            distill "$d/b" b $((S / 4)) "$d/a/ckpt.pt" "${l1[@]}"
+            distill_stage "$d/a" a $((S / 4)) "" "${l1[@]}"
+            distill_stage "$d/b" b $((S / 4)) "$d/a/ckpt.pt" "${l1[@]}"
             train_and_evaluate "$d/c" "$OUT/$arm.json" "$Q" --init "$d/b/ckpt.pt" \
                 --steps $((S / 2)) "${l1[@]}" ;;
         bc)
-            distill "$d/b" b $((S / 2)) ""
+            distill_stage "$d/b" b $((S / 2)) ""
             train_and_evaluate "$d/c" "$OUT/$arm.json" "$Q" --init "$d/b/ckpt.pt" --steps $((S / 2)) ;;
         ac)
-            distill "$d/a" a $((S / 2)) ""
+            distill_stage "$d/a" a $((S / 2)) ""
             train_and_evaluate "$d/c" "$OUT/$arm.json" "$Q" --init "$d/a/ckpt.pt" --steps $((S / 2)) ;;
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac

@@ -11,7 +11,12 @@ train_and_evaluate() {
     shift 3
     if [ -f "$report" ]; then echo "$report exists: kept"; return; fi
     "$PY" -m lic_codec.train rd --run "$run" --eval-every 0 --threads "$THREADS" "$@"
-    local tmp
+    evaluate_run "$run" "$report" "$qualities"
+}
+
+# evaluate_run RUN REPORT "QUALITIES": export RUN's student and code Kodak with the real codec.
+evaluate_run() {
+    local run="$1" report="$2" qualities="$3" tmp
     tmp="$(mktemp -d)"
     "$PY" -m lic_codec.train.export "$run/ckpt.pt" --name student --out-dir "$tmp"
     # shellcheck disable=SC2086
@@ -19,4 +24,14 @@ train_and_evaluate() {
         --out "$report"
     rm -rf "$tmp"
     tail -n 1 "$run/log.tsv"
+}
+
+# distill_stage RUN STAGE STEPS [INIT] [extra train args...]: one distillation stage from the
+# frozen teacher in $TEACHER, without evaluations (the last stage's report evaluates).
+distill_stage() {
+    local run="$1" stage="$2" steps="$3" init="${4:-}"
+    shift 4 || shift $#
+    local initarg=(); [ -n "$init" ] && initarg=(--init "$init")
+    "$PY" -m lic_codec.train distill --teacher "$TEACHER" --stage "$stage" --run "$run" \
+        --steps "$steps" --eval-every 0 --threads "$THREADS" "${initarg[@]}" "$@"
 }

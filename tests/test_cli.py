@@ -207,8 +207,8 @@ def test_interrupted_encode_leaves_nothing(tmp_path, photo, sig):
     time.sleep(4)
     assert p.poll() is None, "encode finished before it could be interrupted"
     p.send_signal(getattr(signal, sig))
-    p.wait(timeout=60)
-    assert p.returncode != 0
+    _, err = p.communicate(timeout=60)
+    assert p.returncode != 0, err.decode(errors="replace")[-2000:]  # where it was, if it fails
     assert sorted(x.name for x in tmp_path.iterdir()) == ["big.png"]
     assert src.read_bytes() == before
 

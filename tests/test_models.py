@@ -397,3 +397,26 @@ def test_training_continues_a_widened_student_as_a_teacher(tmp_path):
     ckpt = torch.load(tmp_path / "t" / "ckpt.pt", weights_only=False)
     assert ckpt["config"]["arch"] == "teacher" and ckpt["config"]["M"] > 128
     assert ckpt["prior"]["steps"] == 1 and ckpt["step"] == 1
+
+
+def test_embedded_adapters_start_at_a_widened_teachers_features():
+    """distill --adapters embed: for a teacher widened from the student, student channel i is
+    teacher channel i, so the alignment terms start near zero; random adapters start far."""
+    from lic_codec.train.distill import Distiller
+    from lic_codec.train.widen import widen
+
+    torch.manual_seed(0)
+    student = LicModel(ModelConfig(N=16, M=24, Nh=16, anchor_dist="laplace")).eval()
+    cfg = ModelConfig(arch="teacher", N=32, M=36, Nh=16, res_blocks=1, attn_heads=2,
+                      attn_window=4, deformable=True, anchor_dist="laplace")
+    teacher = widen(student, cfg)
+    weights = {"feat": 1.0, "latent": 1.0, "recon": 1.0, "rd": 1.0}
+    x, t = torch.rand(2, 3, 128, 128), torch.tensor([2.0, 6.0])
+    terms = {}
+    for kind in ("random", "embed"):
+        d = Distiller(student, teacher, weights, adapters=kind)
+        with torch.no_grad():
+            terms[kind] = {k: d(student, x, t)[k].item() for k in ("feat", "latent", "recon")}
+    assert terms["embed"]["recon"] < 1e-6 and terms["random"]["recon"] < 1e-6
+    for k in ("feat", "latent"):
+        assert terms["embed"][k] < 0.05 * terms["random"][k], (k, terms)

@@ -74,6 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--stage", choices=sorted(STAGES), default="a",
                     help="distill: (a) features, (b) channel-level latent + reconstruction, "
                          "(c) rate-distortion fine-tuning")
+    ap.add_argument("--adapters", choices=["random", "embed"], default="random",
+                    help="distill: initial adapters, random or student channel i -> teacher "
+                         "channel i (for a teacher widened from the student, train/widen.py)")
     ap.add_argument("--init", default=None,
                     help="start a new run from this checkpoint's model weights")
     for term in ("feat", "latent", "recon", "rd"):
@@ -130,7 +133,7 @@ def main(argv=None) -> None:
             if getattr(args, f"w_{term}") is not None:
                 weights[term] = getattr(args, f"w_{term}")
         distiller = Distiller(model, teacher.to(memory_format=torch.channels_last), weights,
-                              args.l1)
+                              args.l1, args.adapters)
         carried = state if state else init  # adapters continue from the previous stage
         if carried and "distiller" in carried:
             distiller.load_state_dict(carried["distiller"], strict=False)

@@ -48,11 +48,24 @@ class _Taps:
         return out
 
 
+@torch.no_grad()
+def embed_channels(adapter: nn.Conv2d) -> None:
+    """Make a 1x1 adapter put student channel i at teacher channel i (the rest zero). Why: a
+    teacher widened from the student (train/widen.py) keeps every student channel at its
+    index, so this adapter starts at zero error instead of a random projection that the first
+    hundreds of steps spend undoing."""
+    adapter.weight.zero_()
+    adapter.bias.zero_()
+    n = min(adapter.in_channels, adapter.out_channels)
+    idx = torch.arange(n)
+    adapter.weight[idx, idx, 0, 0] = 1.0
+
+
 class Distiller(nn.Module):
     """Holds the adapters; computes the distillation terms for one batch."""
 
     def __init__(self, student: LicModel, teacher: LicModel, weights: dict[str, float],
-                 l1: float = 0.0):
+                 l1: float = 0.0, adapters: str = "random"):
         super().__init__()
         self.weights, self.l1 = weights, l1
         self.teacher = teacher.eval()
@@ -66,6 +79,9 @@ class Distiller(nn.Module):
         self.adapters = nn.ModuleList(
             nn.Conv2d(s.out_channels, t.out_channels, 1) for s, t in zip(s_layers, t_layers))
         self.latent_adapter = nn.Conv2d(student.cfg.M, teacher.cfg.M, 1)
+        if adapters == "embed":
+            for a in [*self.adapters, self.latent_adapter]:
+                embed_channels(a)
 
     def forward(self, student: LicModel, x: torch.Tensor, t: torch.Tensor) -> dict:
         with torch.no_grad():
