@@ -202,8 +202,11 @@ def test_interrupted_encode_leaves_nothing(tmp_path, photo, sig):
     src = tmp_path / "big.png"
     Image.fromarray(np.tile(np.asarray(photo), (12, 12, 1))).save(src, compress_level=1)
     before = src.read_bytes()
+    # A shell starts background jobs with SIGINT ignored and the child would inherit that
+    # (pytest run with `&`): give the encoder the disposition a terminal gives it.
     p = subprocess.Popen([sys.executable, "-m", "lic_codec", "encode", str(src),
-                          str(tmp_path / "big.licc")], stderr=subprocess.PIPE)
+                          str(tmp_path / "big.licc")], stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     assert p.poll() is None, "encode finished before it could be interrupted"
     p.send_signal(getattr(signal, sig))
