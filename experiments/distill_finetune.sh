@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Does distillation improve the trained student? Every arm starts from the same student
-# checkpoint (STUDENT) and trains S steps at the ship recipe's learning rate (LR, with L1 1.0),
+# checkpoint (STUDENT_SRC) and trains S steps at the ship recipe's learning rate (LR, with L1 1.0),
 # against one frozen teacher (TEACHER_SRC, a teacher that codes Kodak better than the student):
 #   rd        rate-distortion only, S steps (what shipping does)
 #   b         (b) channel-level latent + reconstruction distillation, S steps
@@ -11,7 +11,7 @@
 # Adapters start as channel embeddings (--adapters embed): the teacher was widened from the
 # student, so student channel i is teacher channel i. Then codes Kodak with the real codec and
 # tabulates BD-rate against rd. The experiments/distill_ablation.sh arms start from scratch.
-# Usage: STUDENT=... TEACHER_SRC=... experiments/distill_finetune.sh [S] [ARM...]
+# Usage: [STUDENT_SRC=CKPT] [TEACHER_SRC=CKPT] experiments/distill_finetune.sh [S] [ARM...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . experiments/lib.sh
@@ -20,7 +20,9 @@ ARMS=("$@"); [ ${#ARMS[@]} -eq 0 ] && ARMS=(rd b abc ac bc b_l1_0)
 LR="${LR:-1e-5}"
 OUT=results/distill_finetune
 mkdir -p "$OUT" runs/sweep
-STUDENT="${STUDENT:-runs/sweep/student_285012.pt}"
+# Both networks are frozen copies, taken at the first run, so a resumed sweep keeps its start.
+STUDENT=runs/sweep/finetune_student.pt
+[ -f "$STUDENT" ] || cp "${STUDENT_SRC:-runs/student_v2/ckpt.pt}" "$STUDENT"
 TEACHER=runs/sweep/teacher_v2_frozen.pt
 [ -f "$TEACHER" ] || cp "${TEACHER_SRC:-runs/teacher_v2/ckpt.pt}" "$TEACHER"
 Q="0 25 50 75 100"
