@@ -36,7 +36,7 @@ def test_exact_layer_equals_integer_reference():
     want = np.floor_divide(acc + div // 2, div)  # round half up, in integers
     assert np.array_equal(got[0].numpy().astype(np.int64), want)
     # and it approximates the float layer well
-    assert got.dtype == torch.float32  # integers below 2^24: exact in float32
+    assert torch.equal(got.float().double(), got)  # integers below 2^24: exact in float32
     assert torch.allclose(got.double() / 256, conv(a.float() / 256).double(), atol=0.02)
 
 
@@ -45,6 +45,27 @@ def test_exact_leaky_relu_is_integer():
     a = torch.tensor([-1000.0, -3.0, 0.0, 7.0])
     out = f(a)
     assert torch.equal(out, torch.floor(out)) and out[3] == 7 and out[0] == -10
+
+
+def test_exact_leaky_relu_equals_the_select():
+    a = torch.arange(-5000.0, 5000.0)
+    for slope in (0.0, 0.01, 0.3, 0.5, 1.0, 1.5):
+        f = ExactLeakyReLU(slope)
+        want = torch.where(a >= 0, a, torch.floor(a * f.num / 1024 + 0.5))
+        assert torch.equal(f(a), want), slope
+
+
+def test_scale_index_counts_the_thresholds_below(tiny_weights):
+    from lic_codec.latent import exact
+    from lic_codec.models.registry import load_model
+
+    model, _ = load_model("student", tiny_weights)
+    ex = exact.ExactEntropyParameters(model.latent, model.latent.scale_thresholds)
+    t = ex.thresholds
+    v = torch.arange(-100.0, t[-1] + 100)  # every integer scale, past both ends
+    v = torch.cat([v, torch.tensor([-2.0**24, 2.0**24])])  # the activation bounds
+    want = (v.double()[:, None] > torch.from_numpy(t)[None, :]).sum(1)
+    assert np.array_equal(ex.scale_index(v[None, :, None]), want.numpy())  # any shape
 
 
 def test_files_decode_identically_under_other_arithmetic(tiny_weights, photo, tmp_path):

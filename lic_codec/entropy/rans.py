@@ -43,6 +43,18 @@ def model_cache(tables: TableSet) -> _ModelCache:
     return _ModelCache(tables)
 
 
+def _groups(indexes: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Order that groups flat ``indexes`` by table (stable: raster order within a group) and
+    the (table, start, end) of each group in that order. Table indexes are small, so a radix
+    sort on uint8/uint16 does it (~15x faster than sorting int64); bincount gives the runs."""
+    small = np.uint8 if indexes.size == 0 or indexes.max() < 256 else np.uint16
+    order = np.argsort(indexes.astype(small), kind="stable")
+    counts = np.bincount(indexes)
+    ends = np.cumsum(counts)
+    used = np.flatnonzero(counts)
+    return order, [(int(t), int(ends[t] - counts[t]), int(ends[t])) for t in used]
+
+
 def encode(symbols: np.ndarray, indexes: np.ndarray, models: _ModelCache) -> bytes:
     """Code ``symbols[i]`` (int) with table ``indexes[i]``; both are flat arrays."""
     import constriction
@@ -59,12 +71,10 @@ def encode(symbols: np.ndarray, indexes: np.ndarray, models: _ModelCache) -> byt
     coder = constriction.stream.stack.AnsCoder()
     # Symbols grouped by table (stable: raster order within a group). A stack: the group
     # coded last is decoded first, so code the groups in reverse order.
-    order = np.argsort(indexes, kind="stable")
-    tables_used, starts = np.unique(indexes[order], return_index=True)
-    ends = np.append(starts[1:], len(order))
+    order, groups = _groups(indexes)
     grouped = bins[order]
-    for t, a, b in zip(tables_used[::-1], starts[::-1], ends[::-1]):
-        coder.encode_reverse(grouped[a:b], models[int(t)])
+    for t, a, b in reversed(groups):
+        coder.encode_reverse(grouped[a:b], models[t])
     words = coder.get_compressed().astype("<u4")
     return _U32.pack(len(escapes)) + escapes.tobytes() + words.tobytes()
 
@@ -83,14 +93,12 @@ def decode(data: bytes, indexes: np.ndarray, models: _ModelCache) -> np.ndarray:
     escapes = np.frombuffer(data, dtype="<i4", count=n_esc, offset=4)
     words = np.frombuffer(data, dtype="<u4", offset=4 + 4 * n_esc).astype(np.uint32)
 
-    order = np.argsort(indexes, kind="stable")
-    tables_used, starts = np.unique(indexes[order], return_index=True)
-    ends = np.append(starts[1:], len(order))
+    order, groups = _groups(indexes)
     grouped = np.empty(len(indexes), dtype=np.int64)
     try:
         coder = constriction.stream.stack.AnsCoder(words)
-        for t, a, b in zip(tables_used, starts, ends):
-            grouped[a:b] = coder.decode(models[int(t)], int(b - a))
+        for t, a, b in groups:
+            grouped[a:b] = coder.decode(models[t], b - a)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # constriction's PanicException derives from BaseException

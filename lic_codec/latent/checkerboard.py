@@ -194,16 +194,18 @@ class CheckerboardHyperprior(nn.Module):
         y64 = y[0].double()
 
         def code_pass(mu_int, scale_int, where, models):
-            sel = active[:, None, None] & where[0, 0]  # [M, h, w]
-            mu = mu_int[0][sel]
-            sym = torch.round(y64[sel] - mu / ONE)
-            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int[0][sel]), models)
+            sel = _coded_positions(active, where)
+            mu = mu_int.reshape(-1)[sel]
+            sym = torch.round(y64.reshape(-1)[sel] - mu / ONE)
+            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int.reshape(-1)[sel]),
+                               models)
             return sym, data, sel, mu
 
         mu_a, s_a = ex.anchor_params(hyper)
         sym_a, anchor_bytes, sel_a, mu_sel = code_pass(mu_a, s_a, anchors, y_models["anchor"])
         y_hat_int = torch.zeros(y.shape)  # float32 holds these integers exactly
-        y_hat_int[0][sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT).float()
+        y_hat_int.view(-1)[sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT
+                                                                  ).float()
         mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
         sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors, y_models["nonanchor"])
         crc = _symbols_crc(z_sym, sym_a, sym_n)
@@ -232,11 +234,11 @@ class CheckerboardHyperprior(nn.Module):
         y_hat_int = torch.zeros(1, self.M, h, w)  # float32 holds these integers exactly
 
         def decode_pass(data, mu_int, scale_int, where, models):
-            sel = active[:, None, None] & where[0, 0]
-            sym = rans.decode(data, ex.scale_index(scale_int[0][sel]), models)
+            sel = _coded_positions(active, where)
+            sym = rans.decode(data, ex.scale_index(scale_int.reshape(-1)[sel]), models)
             sym_t = torch.from_numpy(sym.astype(np.float64))
-            y_hat_int[0][sel] = (sym_t * ONE + mu_int[0][sel]).clamp(-MAX_ABS_ACT, MAX_ABS_ACT
-                                                                      ).float()
+            y_hat_int.view(-1)[sel] = (sym_t * ONE + mu_int.reshape(-1)[sel]).clamp(
+                -MAX_ABS_ACT, MAX_ABS_ACT).float()
             return sym_t
 
         mu_a, s_a = ex.anchor_params(hyper)
@@ -249,6 +251,13 @@ class CheckerboardHyperprior(nn.Module):
                 "(the file is damaged or was made with different arithmetic)"
             )
         return y_hat_int / ONE  # exact: integers below 2^24 on a 2^-8 grid
+
+
+def _coded_positions(active: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """Flat indexes into [1, M, h, w] of the symbols one pass codes, in coding order
+    (channel, then raster): the active channels at the pass's positions (where [1, 1, h, w]).
+    One index list serves every gather and scatter of the pass."""
+    return (active[:, None, None] & where[0, 0]).flatten().nonzero().squeeze(1)
 
 
 def _symbols_crc(*parts: torch.Tensor) -> int:

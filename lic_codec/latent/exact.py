@@ -37,6 +37,12 @@ def _round_half_up(x: torch.Tensor) -> torch.Tensor:
     return torch.floor(x + 0.5)
 
 
+def _rescale(acc: torch.Tensor, div: torch.Tensor) -> torch.Tensor:
+    """Accumulator (float64) -> activation grid: round(acc / div) clamped to MAX_ABS_ACT,
+    in place (the same operations as _round_half_up, without three temporaries)."""
+    return acc.div_(div).add_(0.5).floor_().clamp_(-MAX_ABS_ACT, MAX_ABS_ACT)
+
+
 def weight_shifts(peak: torch.Tensor) -> torch.Tensor:
     """Per channel, the largest s in [0, 40] with peak * 2^s <= 2^15 - 1, computed with
     frexp and comparisons only (no log2, whose last bit may differ between libraries)."""
@@ -75,8 +81,8 @@ class ExactLayer:
         return self.fan_in * float(1 << W_BITS) * MAX_ABS_ACT + float(self.bias.abs().max())
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        """Integer activations (float32 or float64) -> integer activations (float32, exact:
-        |values| <= 2^24); accumulates in float64."""
+        """Integer activations (float32 or float64) -> integer activations (float64, exact:
+        |values| <= 2^24, so float32 holds them too); accumulates in float64."""
         a = a.double()
         if self.transposed:
             acc = F.conv_transpose2d(a, self.weight, self.bias, self.stride, self.padding,
@@ -88,7 +94,7 @@ class ExactLayer:
             acc = acc.view(1, -1, *a.shape[2:])
         else:
             acc = F.conv2d(a, self.weight, self.bias, self.stride, self.padding)
-        return _round_half_up(acc / self.div).clamp_(-MAX_ABS_ACT, MAX_ABS_ACT).float()
+        return _rescale(acc, self.div)
 
 
 class ExactCheckerboardContext(ExactLayer):
@@ -106,11 +112,10 @@ class ExactCheckerboardContext(ExactLayer):
     def at(self, a: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """a [1, Cin, h, w] integer activations, positions (rows[i], cols[i]) -> [Cout, N]."""
         p = self.padding[0]
-        padded = F.pad(a[0].double(), (p, p, p, p))  # [Cin, h + 2p, w + 2p]
-        gathered = torch.cat([padded[:, rows + dy, cols + dx] for dy, dx in self.taps])
+        padded = F.pad(a[0], (p, p, p, p))  # [Cin, h + 2p, w + 2p], float32 holds them
+        gathered = torch.cat([padded[:, rows + dy, cols + dx] for dy, dx in self.taps]).double()
         acc = torch.addmm(self.bias[:, None], self.matrix, gathered)  # [Cout, N]
-        return _round_half_up(acc / self.div.view(-1, 1)).clamp_(-MAX_ABS_ACT, MAX_ABS_ACT
-                                                                 ).float()
+        return _rescale(acc, self.div.view(-1, 1))
 
 
 class ExactLeakyReLU:
@@ -119,7 +124,12 @@ class ExactLeakyReLU:
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
         a = a.double()  # a * num may exceed float32's exact integers
-        return torch.where(a >= 0, a, _round_half_up(a * self.num / SLOPE_DEN)).float()
+        neg = _round_half_up(a * self.num / SLOPE_DEN)
+        if 0 <= self.num <= SLOPE_DEN:
+            # for integer a and a slope in [0, 1], neg <= a exactly when a >= 0, so the max
+            # is the select below without its mask (one pass fewer over the activations)
+            return torch.maximum(a, neg, out=neg)
+        return torch.where(a >= 0, a, neg)
 
 
 def exact_sequence(seq: nn.Sequential) -> list:
@@ -135,9 +145,10 @@ def exact_sequence(seq: nn.Sequential) -> list:
 
 
 def run(layers: list, a: torch.Tensor) -> torch.Tensor:
+    """Integer activations through the layers (float64 between them) -> float32 (exact)."""
     for layer in layers:
         a = layer(a)
-    return a
+    return a.float()
 
 
 def banded(fn, h: int, band: int, margin: int, scale: int = 1) -> torch.Tensor:
@@ -180,6 +191,13 @@ class ExactEntropyParameters:
         self.anchor = exact_sequence(latent.params_anchor)
         self.nonanchor = exact_sequence(latent.params_nonanchor)
         self.thresholds = np.asarray(thresholds, dtype=np.float64)  # sorted
+        # scale_index by table lookup: every integer scale in [T_0, T_last + 1] maps to its
+        # count of thresholds below it; scales outside clamp to the ends, whose counts
+        # (0 and all) they share. ~10x faster than a binary search per symbol.
+        lo, hi = int(self.thresholds[0]), int(self.thresholds[-1]) + 1
+        self._lut_range = (float(lo), float(hi))
+        self._lut = torch.from_numpy(np.searchsorted(
+            self.thresholds, np.arange(lo, hi + 1, dtype=np.float64), side="left"))
         layers = [*self.h_s, self.context, *self.anchor, *self.nonanchor]
         worst = max(layer.bound() for layer in layers if isinstance(layer, ExactLayer))
         if worst >= 2.0**53:
@@ -214,9 +232,10 @@ class ExactEntropyParameters:
 
     def scale_index(self, scale_int: torch.Tensor) -> np.ndarray:
         """Integer scales (any shape) -> table indexes (flat int64): the number of
-        thresholds below each scale (exact: integer-valued float64 on both sides)."""
-        idx = np.searchsorted(self.thresholds, scale_int.reshape(-1).numpy(), side="left")
-        return np.asarray(idx, dtype=np.int64)
+        thresholds below each scale (exact: integers on both sides)."""
+        lo, hi = self._lut_range
+        at = scale_int.reshape(-1).double().clamp(lo, hi).sub_(lo).long()
+        return self._lut[at].numpy()
 
 
 def _positions(a0: int, a1: int, w: int, anchors: bool) -> tuple[torch.Tensor, torch.Tensor]:
