@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ..allocator import keep_freed_memory
 from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
 from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
@@ -105,6 +106,7 @@ def main(argv=None) -> None:
     except ImportError:
         raise SystemExit('training needs CompressAI: pip install ".[train]"') from None
     torch.set_num_threads(args.threads)
+    keep_freed_memory()  # ~10% faster steps (see lic_codec/allocator.py)
     run = Path(args.run)
     run.mkdir(parents=True, exist_ok=True)
     ckpt_path, log_path = run / "ckpt.pt", run / "log.tsv"
@@ -147,7 +149,9 @@ def main(argv=None) -> None:
                    if not n.endswith("quantiles") and p.requires_grad]
     if distiller is not None:
         main_params += [p for n, p in distiller.named_parameters() if not n.startswith("teacher.")]
-    opt = torch.optim.Adam(main_params, lr=args.lr)
+    # fused: one kernel over all parameters instead of a loop of small ops per tensor; the
+    # same algorithm, ~6% of a student step saved (results/training.md)
+    opt = torch.optim.Adam(main_params, lr=args.lr, fused=True)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     step, wall, cpu = 0, 0.0, 0.0
     seed = args.seed
@@ -160,6 +164,8 @@ def main(argv=None) -> None:
         if state["optimizer"] is not None:
             opt.load_state_dict(state["optimizer"])
             aux_opt.load_state_dict(state["aux_optimizer"])
+            for group in opt.param_groups:  # loading restores the saved (maybe unfused) flags
+                group.update(fused=True, foreach=None)
         else:
             warm_from = step
             print("no optimizer state for this step: Adam restarts with a warm-up")
