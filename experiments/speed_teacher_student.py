@@ -1,9 +1,11 @@
 """Coding time of one Kodak image, student vs teacher (and CompressAI's reference networks),
-2 threads, best of 3, in one process. Pause any training first (kill -STOP).
+2 threads, best of 3, in one process, with glibc's malloc tuned as the `licc` command does
+(lic_codec/allocator.py; `--plain` leaves it alone). Pause any training first (kill -STOP).
 
-    python -m lic_codec.train.export runs/teacher/ckpt.pt --name teacher --out-dir /tmp/wt
-    cp weights/student.pt /tmp/wt/
-    python experiments/speed_teacher_student.py /tmp/wt results/speed_teacher_student.json
+    python experiments/speed_teacher_student.py weights results/speed_teacher_student.json
+    python experiments/speed_teacher_student.py --plain weights results/speed_teacher_student_plain.json
+
+(``weights`` may be any folder holding a student.pt and a teacher.pt.)
 """
 
 import datetime
@@ -13,16 +15,22 @@ from pathlib import Path
 
 import torch
 
+from lic_codec.allocator import keep_freed_memory
 from lic_codec.bench import speed_comparison
 from lic_codec.evaluate import git_commit, machine
 
 
 def main() -> None:
-    weights, out = Path(sys.argv[1]), Path(sys.argv[2])
+    args = sys.argv[1:]
+    plain = "--plain" in args
+    args = [a for a in args if a != "--plain"]
+    weights, out = Path(args[0]), Path(args[1])
+    tuned = False if plain else keep_freed_memory()
     torch.set_num_threads(2)
     res = speed_comparison(Path("../shared/data/kodak/kodim01.png"), ["student", "teacher"],
                            weights, repeats=3)
-    res.update({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    res.update({"allocator_tuned": tuned,
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "command": "python " + " ".join(sys.argv), "commit": git_commit(),
                 "machine": machine()})
     out.write_text(json.dumps(res, indent=2) + "\n")

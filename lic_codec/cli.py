@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .errors import LiccError, OutputError
 from .io.files import check_output, read_input, write_atomic
 from .quality import DEFAULT_QUALITY, PRESETS
@@ -98,6 +99,7 @@ def main() -> None:
       licc info photo.licc
     """
     _terminate_cleanly()
+    keep_freed_memory()  # encode and decode ~15% faster (lic_codec/allocator.py)
 
 
 def _split_paths(paths: tuple[str, ...], output_dir: Path | None) -> tuple[list[str], str | None]:
