@@ -64,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--fp32", action="store_true", help="disable bf16 autocast")
+    ap.add_argument("--compile", action="store_true",
+                    help="rd mode: run the training forward pass through torch.compile "
+                         "(needs a C compiler; ~2 min to compile at start)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--stop-after-minutes", type=float, default=0, help="0 = no limit")
@@ -199,6 +202,8 @@ def main(argv=None) -> None:
     guard = SpikeGuard(args.skip_factor or math.inf)
     cosine = None if args.lr_cosine_to is None else (args.lr_cosine_to, args.steps)
     model.train()
+    # the compiled forward shares the model's parameters; evaluation uses the eager model
+    forward = torch.compile(model) if args.compile and distiller is None else model
     while step < args.steps:
         lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)
         for gr in opt.param_groups:
@@ -208,7 +213,7 @@ def main(argv=None) -> None:
         t = torch.rand(args.batch) * (K - 1)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not args.fp32):
             if distiller is None:
-                terms = rate_distortion(model(x, t), x, model.lmbda(t), args.l1)
+                terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1)
             else:
                 terms = distiller(model, x, t)
         opt.zero_grad(set_to_none=True)
