@@ -11,14 +11,14 @@
 # Adapters start as channel embeddings (--adapters embed): the teacher was widened from the
 # student, so student channel i is teacher channel i. Then codes Kodak with the real codec and
 # tabulates BD-rate against rd. The experiments/distill_ablation.sh arms start from scratch.
-# Usage: [STUDENT_SRC=CKPT] [TEACHER_SRC=CKPT] experiments/distill_finetune.sh [S] [ARM...]
+# Usage: [STUDENT_SRC=CKPT] [TEACHER_SRC=CKPT] [OUT=DIR] experiments/distill_finetune.sh [S] [ARM...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . experiments/lib.sh
 S="${1:-2000}"; shift || true
 ARMS=("$@"); [ ${#ARMS[@]} -eq 0 ] && ARMS=(rd b abc ac bc b_l1_0)
 LR="${LR:-1e-5}"
-OUT=results/distill_finetune
+OUT="${OUT:-results/distill_finetune}"  # a new comparison: a new OUT, old sweep dirs removed
 mkdir -p "$OUT" runs/sweep
 # Both networks are frozen copies, taken at the first run, so a resumed sweep keeps its start.
 STUDENT=runs/sweep/finetune_student.pt

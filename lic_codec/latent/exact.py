@@ -105,16 +105,24 @@ class ExactCheckerboardContext(ExactLayer):
     def __init__(self, module: nn.Module):
         super().__init__(module, module.mask)
         keep = module.mask[0, 0] != 0  # [k, k]
-        self.taps = [tuple(t) for t in keep.nonzero().tolist()]  # (dy, dx), row-major
-        w = self.weight[:, :, keep]  # [Cout, Cin, T]
-        self.matrix = w.permute(0, 2, 1).reshape(w.shape[0], -1)  # [Cout, T * Cin]
+        self.taps = keep.nonzero()  # [T, 2] (dy, dx), row-major
+        # columns ordered (input channel, tap), the order one flat gather produces
+        self.matrix = self.weight[:, :, keep].reshape(self.weight.shape[0], -1)  # [Cout, Cin*T]
 
-    def at(self, a: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        """a [1, Cin, h, w] integer activations, positions (rows[i], cols[i]) -> [Cout, N]."""
+    def pad(self, a: torch.Tensor) -> torch.Tensor:
+        """[1, Cin, h, w] -> [Cin, h + 2p, w + 2p], the input of :meth:`at`."""
         p = self.padding[0]
-        padded = F.pad(a[0], (p, p, p, p))  # [Cin, h + 2p, w + 2p], float32 holds them
-        gathered = torch.cat([padded[:, rows + dy, cols + dx] for dy, dx in self.taps]).double()
-        acc = torch.addmm(self.bias[:, None], self.matrix, gathered)  # [Cout, N]
+        return F.pad(a[0], (p, p, p, p))
+
+    def at(self, padded: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """Padded integer activations (:meth:`pad`), N positions (rows[i], cols[i]) of the
+        unpadded grid -> [Cout, N]."""
+        cin, _, wp = padded.shape
+        offsets = self.taps[:, 0] * wp + self.taps[:, 1]  # [T], tap (dy, dx) in the flat grid
+        flat = (rows * wp + cols)[None, :] + offsets[:, None]  # [T, N]
+        # [Cin, T * N] -> [Cin * T, N]: row c * T + t, as the matrix's columns
+        gathered = padded.reshape(cin, -1)[:, flat.flatten()].view(cin * len(offsets), -1)
+        acc = torch.addmm(self.bias[:, None], self.matrix, gathered.double())  # [Cout, N]
         return _rescale(acc, self.div.view(-1, 1))
 
 
@@ -220,15 +228,23 @@ class ExactEntropyParameters:
 
     def nonanchor_params(self, hyper: torch.Tensor, y_hat_anchor_int: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mu, scale) at the non-anchor positions (zero elsewhere), each [1, M, h, w]."""
-        def params(a0: int, a1: int) -> torch.Tensor:
-            w = hyper.shape[3]
-            rows, cols = _positions(a0, a1, w, anchors=False)
-            ctx = self.context.at(y_hat_anchor_int[:, :, a0:a1], rows, cols)  # [2M, N]
-            cat = torch.cat([_columns(hyper[:, :, a0:a1], rows, cols), ctx[None, :, :, None]], 1)
-            return _scatter(run(self.nonanchor, cat), rows, cols, a1 - a0, w)
-
-        return banded(params, hyper.shape[2], band=16, margin=3).chunk(2, 1)
+        """(mu, scale) at the non-anchor positions (zero elsewhere), each [1, M, h, w].
+        Bands of 16 rows bound memory; the context gathers its rows from the whole padded
+        latent, so no band computes rows it throws away."""
+        _, _, h, w = hyper.shape
+        padded = self.context.pad(y_hat_anchor_int)  # [M, h + 4, w + 4]
+        out = None
+        for i0 in range(0, h, 16):
+            rows, cols = _positions(i0, min(h, i0 + 16), w, anchors=False)
+            rows = rows + i0
+            ctx = self.context.at(padded, rows, cols)  # [2M, N]
+            cat = torch.cat([hyper[0][:, rows, cols].double(), ctx])[None, :, :, None]
+            v = run(self.nonanchor, cat)  # [1, 2M, N, 1]
+            if out is None:
+                out = v.new_zeros(1, v.shape[1], h, w)
+            out[0][:, rows, cols] = v[0, :, :, 0]
+        assert out is not None
+        return out.chunk(2, 1)
 
     def scale_index(self, scale_int: torch.Tensor) -> np.ndarray:
         """Integer scales (any shape) -> table indexes (flat int64): the number of
