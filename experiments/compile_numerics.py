@@ -37,6 +37,7 @@ def main() -> None:
     from lic_codec.models.config import ModelConfig
     from lic_codec.models.lic import LicModel, upgrade_state
     from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.compiler import compile_for_training
     from lic_codec.train.data import CropDataset
 
     path = sys.argv[1]
@@ -47,7 +48,7 @@ def main() -> None:
     model.load_state_dict(upgrade_state(state["model"]))
     model = model.float().to(memory_format=torch.channels_last).train()
     model.latent.hard = True  # deterministic: no quantization noise
-    compiled = torch.compile(model)
+    compiled = compile_for_training(model)
     data = CropDataset("../shared/data/train", 128)
     print("batch\tloss fp32\tbf16-fp32 loss\tcompiled-bf16 loss\t"
           "grad rel.err bf16 vs fp32\tgrad rel.err compiled vs bf16")

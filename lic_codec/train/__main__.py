@@ -21,6 +21,7 @@ import torch
 from ..allocator import keep_freed_memory
 from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
+from .compiler import compile_for_training
 from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
 from .data import CropDataset
 from .distill import STAGES, Distiller
@@ -203,7 +204,7 @@ def main(argv=None) -> None:
     cosine = None if args.lr_cosine_to is None else (args.lr_cosine_to, args.steps)
     model.train()
     # the compiled forward shares the model's parameters; evaluation uses the eager model
-    forward = torch.compile(model) if args.compile and distiller is None else model
+    forward = compile_for_training(model) if args.compile and distiller is None else model
     while step < args.steps:
         lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)
         for gr in opt.param_groups:
