@@ -358,6 +358,47 @@ def test_freeze_analysis_trains_only_the_decoder_side(tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in entropy_side)
 
 
+def test_precision_choice(monkeypatch):
+    """auto picks bf16 only where the CPU has AMX; explicit choices and --fp32 win."""
+    from lic_codec.train import __main__ as trainer
+
+    def chosen(*flags):
+        return trainer.use_bf16(trainer.parse_args(["rd", "--run", "r", *flags]))
+
+    for amx in (True, False):
+        monkeypatch.setattr(trainer, "cpu_has_amx", lambda: amx)
+        assert chosen() is amx
+        assert chosen("--precision", "bf16") is True
+        assert chosen("--precision", "fp32") is False
+        assert chosen("--fp32") is False
+
+
+def test_gain_lr_scale_moves_only_the_gains_faster(tmp_path):
+    """--gain-lr-scale: the per-quality gain vectors step S times further than with one lr;
+    every other parameter steps as before (Adam's step is about lr per parameter)."""
+    from lic_codec.train.__main__ import main as train
+
+    data = noise_photos(tmp_path / "data", 2)
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
+              "--eval-every", "0", "--lr", "1e-4"]
+    torch.manual_seed(0)
+    train([*common, "--run", str(tmp_path / "a"), "--steps", "1"])
+    start = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=False)["model"]
+
+    def moved(name, *extra):
+        run = tmp_path / name
+        train([*common, "--run", str(run), "--steps", "3", "--init",
+               str(tmp_path / "a" / "ckpt.pt"), *extra])
+        end = torch.load(run / "ckpt.pt", weights_only=False)["model"]
+        return {k: (end[k] - start[k]).abs().max().item()
+                for k in ("log_gain", "log_inv_gain", "g_s.0.weight")}
+
+    plain, fast = moved("plain"), moved("fast", "--gain-lr-scale", "50")
+    for k in ("log_gain", "log_inv_gain"):
+        assert fast[k] > 10 * plain[k], (k, plain[k], fast[k])
+    assert fast["g_s.0.weight"] < 3 * plain["g_s.0.weight"]
+
+
 def test_widened_student_is_a_teacher_with_the_same_function(tmp_path):
     """train.widen: the teacher architecture (extra blocks, more channels and latent channels)
     computing the student's reconstruction, and the same rate on the student's channels."""
