@@ -5,12 +5,15 @@
 PY="${PYTHON:-python}"
 THREADS="${THREADS:-1}"
 INIT="${INIT:-runs/student/ckpt.pt}"  # the fine-tuning experiments start from this
+# The recorded experiments ran with the trainer's defaults until 2026-11-30 (8 crops of 128 px,
+# L1 1.0); pinned here so they repeat as recorded. A script's own flags come later and win.
+RECORDED=(--patch 128 --batch 8 --l1 1.0)
 
 train_and_evaluate() {
     local run="$1" report="$2" qualities="$3"
     shift 3
     if [ -f "$report" ]; then echo "$report exists: kept"; return; fi
-    "$PY" -m lic_codec.train rd --run "$run" --eval-every 0 --threads "$THREADS" "$@"
+    "$PY" -m lic_codec.train rd --run "$run" --eval-every 0 --threads "$THREADS" "${RECORDED[@]}" "$@"
     evaluate_run "$run" "$report" "$qualities"
 }
 
@@ -33,5 +36,5 @@ distill_stage() {
     shift 4 || shift $#
     local initarg=(); [ -n "$init" ] && initarg=(--init "$init")
     "$PY" -m lic_codec.train distill --teacher "$TEACHER" --stage "$stage" --run "$run" \
-        --steps "$steps" --eval-every 0 --threads "$THREADS" "${initarg[@]}" "$@"
+        --steps "$steps" --eval-every 0 --threads "$THREADS" "${RECORDED[@]}" "${initarg[@]}" "$@"
 }

@@ -5,7 +5,8 @@
 # Usage: experiments/ship_student.sh [STEPS] [LR]    (stop or pause other training first for
 # the evaluation's timings; `licc bench --write-results` afterwards for the BD-rates)
 # FROM=CKPT ships from another run; STEPS=0 exports FROM as it is (a run that annealed its
-# learning rate itself, e.g. with --lr-cosine-to).
+# learning rate itself, e.g. with --lr-cosine-to). L1, PATCH, BATCH: the branch's training
+# settings (default: the trunk's since 2026-11-30, L1 0 on 2 crops of 256 px).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
@@ -14,7 +15,8 @@ FROM="${FROM:-runs/student_v2/ckpt.pt}"
 if [ "$STEPS" -gt 0 ]; then
     AT="$("$PY" -c "import torch; print(torch.load('$FROM', weights_only=False)['step'])")"
     RUN="runs/sweep/student_ship_$AT"   # a fresh run: --init applies only to a new directory
-    "$PY" -m lic_codec.train rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" --l1 1.0 \
+    "$PY" -m lic_codec.train rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" \
+        --l1 "${L1:-0}" --patch "${PATCH:-256}" --batch "${BATCH:-2}" \
         --steps "$STEPS" --eval-every "$STEPS" --threads "${THREADS:-2}"
     FROM="$RUN/ckpt.pt"
 fi

@@ -397,6 +397,9 @@ def test_gain_lr_scale_moves_only_the_gains_faster(tmp_path):
     for k in ("log_gain", "log_inv_gain"):
         assert fast[k] > 10 * plain[k], (k, plain[k], fast[k])
     assert fast["g_s.0.weight"] < 3 * plain["g_s.0.weight"]
+    # resuming with another grouping drops the saved Adam state (warm restart), not the run
+    train([*common, "--run", str(tmp_path / "plain"), "--steps", "4", "--gain-lr-scale", "5"])
+    assert torch.load(tmp_path / "plain" / "ckpt.pt", weights_only=False)["step"] == 4
 
 
 def test_widened_student_is_a_teacher_with_the_same_function(tmp_path):
