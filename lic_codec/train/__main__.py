@@ -243,6 +243,7 @@ def main(argv=None) -> None:
     guard = SpikeGuard(args.skip_factor or math.inf)
     cosine = None if args.lr_cosine_to is None else (args.lr_cosine_to, args.steps)
     bf16 = use_bf16(args)
+    args.precision = "bf16" if bf16 else "fp32"  # what ran, in the checkpoint (auto resolved)
     print(f"precision: {'bf16 autocast' if bf16 else 'fp32'}")
     model.train()
     # the compiled forward shares the model's parameters; evaluation uses the eager model

@@ -102,7 +102,8 @@ def main(argv=None) -> None:
             "last_run": {"steps": state["step"],
                          "wall_hours": round(state["wall_seconds"] / 3600, 2)},
             "args": {k: v for k, v in state.get("args", {}).items()
-                     if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32")},
+                     if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32",
+                              "precision", "gain_lr_scale")},
         },
     })
     man[args.name] = entry
