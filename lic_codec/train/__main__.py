@@ -21,8 +21,8 @@ import torch
 from ..allocator import keep_freed_memory
 from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
-from .compiler import compile_for_training
 from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
+from .compiler import compile_for_training
 from .data import CropDataset
 from .distill import STAGES, Distiller
 from .guard import SpikeGuard
