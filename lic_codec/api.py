@@ -38,22 +38,25 @@ def get_codec(model: str = "student") -> "Codec":
 def encode(image: ImageInput, *, quality: float | None = None, preset: str | None = None,
            target_size: int | str | None = None, target_bpp: float | None = None,
            target_psnr: float | None = None, model: str = "student",
-           strip: bool = False) -> bytes:
+           strip: bool = False, effort: int = 0) -> bytes:
     """Encode a Pillow image or an image file to .licc bytes.
 
     Give at most one of ``quality`` (0..100), ``preset``, ``target_size`` (bytes, or a string
     such as "40KB"), ``target_bpp`` or ``target_psnr`` (dB). The ICC profile and EXIF are
-    kept unless ``strip``. Raises LiccError subclasses for bad input and ValueError for bad
-    arguments."""
+    kept unless ``strip``. ``effort`` 1 or 2 (with a quality or preset only) refines the latent
+    for this image first: smaller files for slower encoding. Raises LiccError subclasses for
+    bad input and ValueError for bad arguments."""
     from .ratecontrol import Target, parse_size
 
     given = [x is not None for x in (quality, preset, target_size, target_bpp, target_psnr)]
     if sum(given) > 1:
         raise ValueError("give at most one of quality, preset, target_size, target_bpp, "
                          "target_psnr")
+    if effort and sum(given[2:]):
+        raise ValueError("effort works with quality or preset, not with a target")
     codec = get_codec(model)
     if target_size is None and target_bpp is None and target_psnr is None:
-        return codec.encode(image, quality=quality, preset=preset, strip=strip)
+        return codec.encode(image, quality=quality, preset=preset, strip=strip, effort=effort)
     src = codec.source(image, strip)
     if target_size is not None:
         size = parse_size(target_size) if isinstance(target_size, str) else int(target_size)

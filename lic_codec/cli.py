@@ -165,8 +165,12 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
 @click.option("--model", default="student", show_default=True,
               help="Network to encode with (student or teacher).")
 @click.option("--strip", is_flag=True, help="Drop the ICC profile and EXIF metadata.")
+@click.option("-e", "--effort", type=click.IntRange(0, 2), default=0, show_default=True,
+              help="Encoder effort: 1 or 2 refine the latent for each image (files ~2% or ~3% "
+                   "smaller at the same quality, 20-50x the encode time); decoding is "
+                   "unaffected.")
 @_batch_options
-def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, strip,
+def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, strip, effort,
            output_dir, force, skip_existing, recursive, jobs, quiet, threads) -> None:
     """Compress images (PNG, JPEG, ...) into .licc files.
 
@@ -174,12 +178,15 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
     licc encode photo.png photo.licc --preset high
     licc encode a.png b.jpg photos/ -r -o out/ -j 2
     licc encode photo.png photo.licc --target-size 40KB
+    licc encode photo.png photo.licc -q 60 --effort 2
     cat photo.png | licc encode - - > photo.licc
     """
     chosen = [x is not None for x in (quality, preset, target_size, target_bpp, target_psnr)]
     if sum(chosen) > 1:
         raise click.UsageError("give only one of --quality, --preset, --target-size, "
                                "--target-bpp, --target-psnr")
+    if effort and sum(chosen[2:]):
+        raise click.UsageError("--effort works with --quality or --preset, not with a target")
     size_target = None
     if target_size is not None:
         from .ratecontrol import parse_size
@@ -208,7 +215,8 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
             elif target_psnr is not None:
                 target = Target("psnr", target_psnr)
             if target is None:
-                data = codec.encode(src, quality=quality, preset=preset, strip=strip)
+                data = codec.encode(src, quality=quality, preset=preset, strip=strip,
+                                    effort=effort)
                 return data, len(raw), ""
             res = codec.encode_to_target(src, target, strip=strip)
             achieved = f", {res.psnr:.2f} dB" if res.psnr is not None else ""

@@ -44,10 +44,20 @@ class Codec:
     # ---- encode -----------------------------------------------------------------------
     def encode(self, image: SourceImage | Image.Image | str | Path,
                quality: float | None = None, preset: str | None = None,
-               strip: bool = False) -> bytes:
-        """``strip`` drops the ICC profile and EXIF instead of keeping them."""
+               strip: bool = False, effort: int = 0) -> bytes:
+        """``strip`` drops the ICC profile and EXIF instead of keeping them. ``effort`` above 0
+        refines the latent for this image first (refine.py): smaller files at the same
+        quality, for more encode time; decoding is unaffected."""
+        from .refine import EFFORT_STEPS, MAX_PIXELS
+
+        if effort not in EFFORT_STEPS:
+            raise ValueError(f"effort must be one of {sorted(EFFORT_STEPS)}, got {effort}")
         src = self.source(image, strip)
-        return self._code(src, self._features(src), resolve_quality(quality, preset))
+        if effort and src.size[0] * src.size[1] > MAX_PIXELS:
+            raise ImageError(f"--effort {effort} supports images up to {MAX_PIXELS >> 20} "
+                             f"megapixels; use effort 0 for this one")
+        return self._code(src, self._features(src), resolve_quality(quality, preset),
+                          EFFORT_STEPS[effort])
 
     def encode_to_target(self, image: SourceImage | Image.Image | str | Path,
                          target: Target, strip: bool = False) -> SearchResult:
@@ -83,19 +93,23 @@ class Codec:
         """Ungained analysis output g_a(x): [1, M, H'/16, W'/16]."""
         import torch
 
-        x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
-        x = _pad(x)  # [1, 3, H', W'] (drops the unpadded copy)
         with torch.inference_mode():
-            return analyse_tiled(self.model.g_a, x, self.tile, self.margin)  # [1, M, H'/16, W'/16]
+            return analyse_tiled(self.model.g_a, _pixels(src), self.tile, self.margin)
 
-    def _code(self, src: SourceImage, feats, q: float) -> bytes:
+    def _code(self, src: SourceImage, feats, q: float, refine_steps: int = 0) -> bytes:
         import torch
+
+        from .refine import refine_latent
 
         model = self.model
         t = rate_position(q, model.cfg.num_levels)
         with torch.inference_mode():
             gain, _ = model.gains(torch.tensor([t]))
-            coded = model.latent.compress(feats * gain)
+            y = feats * gain
+        if refine_steps:
+            y = refine_latent(model, _pixels(src), y, t, refine_steps)
+        with torch.inference_mode():
+            coded = model.latent.compress(y)
         sections = {
             C.TAG_HYPER: coded.z_bytes,
             C.TAG_ANCHOR: coded.anchor_bytes,
@@ -155,6 +169,14 @@ class Codec:
 
 def _padded(n: int) -> int:
     return (n + PAD - 1) // PAD * PAD
+
+
+def _pixels(src: SourceImage):
+    """The image as the networks see it: [1, 3, H', W'] in [0, 1], padded to multiples of 64."""
+    import torch
+
+    x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
+    return _pad(x)  # (drops the unpadded copy)
 
 
 def _pad(x):

@@ -58,7 +58,7 @@ def machine() -> str:
 
 def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
              weights: Path | None = None, limit: int | None = None,
-             threads: int | None = None) -> dict:
+             threads: int | None = None, effort: int = 0) -> dict:
     import torch
 
     from .codec import Codec
@@ -77,7 +77,7 @@ def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
                 ref = np.asarray(Image.open(p).convert("RGB"))
                 f = Path(tmp) / f"{p.stem}_q{q:g}.licc"
                 t0 = time.perf_counter()
-                f.write_bytes(codec.encode(p, quality=q))
+                f.write_bytes(codec.encode(p, quality=q, effort=effort))
                 t1 = time.perf_counter()
                 blob = f.read_bytes()
                 t2 = time.perf_counter()
@@ -107,7 +107,7 @@ def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, "-m", "lic_codec.evaluate", *sys.argv[1:]]),
         "commit": git_commit(), "machine": machine(), "threads": torch.get_num_threads(),
-        "model": model, "model_id": codec.model_id.hex(), "images": len(paths),
+        "model": model, "model_id": codec.model_id.hex(), "effort": effort, "images": len(paths),
         "data": str(data_dir), "summary": summary, "rows": rows,
     }
 
@@ -152,16 +152,18 @@ def main(argv=None) -> None:
     ap.add_argument("--weights", type=Path, default=None, help="weights folder")
     ap.add_argument("--limit", type=int, default=None, help="only the first N images")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--effort", type=int, default=0, help="encoder effort (licc encode --effort)")
     ap.add_argument("--cold-start", action="store_true",
                     help="also time cold CLI runs against `python -c 'import torch'`")
     ap.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     args = ap.parse_args(argv)
     qualities = args.quality if args.quality else sorted(PRESETS.values())
-    rep = evaluate(args.data, qualities, args.model, args.weights, args.limit, args.threads)
+    rep = evaluate(args.data, qualities, args.model, args.weights, args.limit, args.threads,
+                   args.effort)
     if args.cold_start:
         first = sorted(args.data.glob("*.png"))[0]
         rep["cold_start"] = cold_start(first, args.threads)
-    print(f"{rep['model']} on {rep['images']} images of {args.data} "
+    print(f"{rep['model']} (effort {rep['effort']}) on {rep['images']} images of {args.data} "
           f"({rep['commit']}, {rep['threads']} threads)")
     print("| quality | preset | bpp | PSNR (dB) | skipped channels | encode s | decode s |")
     print("|---|---|---|---|---|---|---|")

@@ -88,6 +88,36 @@ def test_training_resumes_exactly(tmp_path):
     assert load_checkpoint(tmp_path / "a" / "ckpt.pt")["cpu_seconds"] > 0
 
 
+def test_adopted_arm_continues_the_trunk(tmp_path):
+    """An arm branched with --init from the trunk's checkpoint becomes the trunk: steps, CPU
+    time and lineage add up, its log rows follow the trunk's, and the trunk resumes from it."""
+    import shutil
+
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.adopt import adopt
+    from lic_codec.train.checkpoint import lineage, load_checkpoint
+
+    data = noise_photos(tmp_path / "data", 0, count=2)
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--log-every", "1", "--eval-every", "0"]
+    trunk, arm = tmp_path / "trunk", tmp_path / "arm"
+    train([*common, "--run", str(trunk), "--steps", "2"])
+    shutil.copy(trunk / "ckpt.pt", tmp_path / "start.pt")
+    train([*common, "--run", str(arm), "--init", str(tmp_path / "start.pt"), "--steps", "3"])
+    before = lineage(load_checkpoint(arm / "ckpt.pt"))
+    with pytest.raises(SystemExit, match="branch point"):
+        adopt(trunk, arm)  # the other way round: the trunk did not branch from the arm
+    assert adopt(arm, trunk) == 5
+    after = load_checkpoint(trunk / "ckpt.pt")
+    assert after["optimizer"] is not None  # opt.pt moved along, at the new step
+    assert lineage(after)["steps"] == before["steps"] == 5
+    assert lineage(after)["cpu_seconds"] == pytest.approx(before["cpu_seconds"])
+    steps = [int(r.split("\t")[0]) for r in (trunk / "log.tsv").read_text().splitlines()[1:]]
+    assert steps == [1, 2, 3, 4, 5]
+    train([*common, "--run", str(trunk), "--steps", "6"])
+    assert load_checkpoint(trunk / "ckpt.pt")["step"] == 6
+
+
 def test_half_checkpoint_resumes(tmp_path):
     """The committed float16 copy of a checkpoint is half the size, its weights within
     float16 rounding of the original, and training resumes from it."""
@@ -185,6 +215,41 @@ def test_training_evaluates_with_the_real_codec(tmp_path):
     assert rows[0].startswith("step\tquality\tbpp\tpsnr")
     assert len(rows) == 6 and all(r.startswith("2\t") for r in rows[1:])  # five qualities
     assert all(float(r.split("\t")[2]) > 0 for r in rows[1:])
+
+
+def test_rate_modulation_starts_as_the_same_network_and_codes(tmp_path):
+    """--rate-modulation on a trained checkpoint adds decoder scales at 1 (the same function),
+    trains them with the gains, and the exported network codes real files."""
+    import dataclasses
+
+    from lic_codec.codec import Codec
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.export import main as export
+
+    plain = LicModel(ModelConfig()).eval()
+    mod = LicModel(dataclasses.replace(ModelConfig(), rate_modulation=True)).eval()
+    mod.load_state_dict({**plain.state_dict(), "log_dec_scale": mod.log_dec_scale.detach()})
+    x, t = torch.rand(1, 3, 64, 64), torch.tensor([4.5])
+    with torch.no_grad():
+        assert torch.equal(plain(x, t)["x_hat"], mod(x, t)["x_hat"])
+
+    data = noise_photos(tmp_path / "data", 5, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
+              "--eval-every", "0", "--gain-lr-scale", "30"]
+    train([*common, "--run", str(tmp_path / "a"), "--steps", "1"])
+    train([*common, "--run", str(tmp_path / "b"), "--init", str(tmp_path / "a" / "ckpt.pt"),
+           "--rate-modulation", "--steps", "2"])
+    state = load_checkpoint(tmp_path / "b" / "ckpt.pt")
+    assert state["config"]["rate_modulation"] is True
+    assert state["model"]["log_dec_scale"].abs().max() > 0  # learned
+    export([str(tmp_path / "b" / "ckpt.pt"), "--name", "student", "--out-dir",
+            str(tmp_path / "w")])
+    codec = Codec(weights=tmp_path / "w")
+    from PIL import Image
+
+    im = Image.open(next(data.glob("*.png")))
+    assert codec.decode(codec.encode(im, quality=90)).size == im.size
 
 
 def test_distillation_stages_run_and_resume(tmp_path):
@@ -371,6 +436,31 @@ def test_precision_choice(monkeypatch):
         assert chosen("--precision", "bf16") is True
         assert chosen("--precision", "fp32") is False
         assert chosen("--fp32") is False
+
+
+def test_area_sampling_draws_crops_in_proportion_to_image_size(tmp_path):
+    """'area' picks a 4x larger photo's crops ~4x as often; 'image' picks both alike; the
+    crops of a step stay a pure function of (seed, step)."""
+    import numpy as np
+    from PIL import Image
+
+    from lic_codec.train.data import CropDataset
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    Image.new("RGB", (64, 64), (0, 0, 0)).save(folder / "small.png")  # 1 crop position
+    Image.new("RGB", (65, 65), (255, 255, 255)).save(folder / "large.png")  # 4 positions
+
+    def white_share(sampling):
+        d = CropDataset(folder, 64, sampling=sampling)
+        return float(np.mean([d.batch(8, 0, step).mean() for step in range(100)]))
+
+    assert abs(white_share("area") - 0.8) < 0.05
+    assert abs(white_share("image") - 0.5) < 0.07
+    d = CropDataset(folder, 64, sampling="area")
+    assert torch.equal(d.batch(4, 3, 7), d.batch(4, 3, 7))
+    with pytest.raises(ValueError, match="sampling"):
+        CropDataset(folder, 64, sampling="pixels")
 
 
 def test_gain_lr_scale_moves_only_the_gains_faster(tmp_path):

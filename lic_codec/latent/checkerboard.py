@@ -31,6 +31,7 @@ from ..models.layers import CheckerboardMaskedConv2d, _LowerBound, conv, deconv,
 # CompressAI's default scale table: 64 scales from 0.11 to 256, log-spaced.
 SCALE_TABLE = torch.exp(torch.linspace(np.log(0.11), np.log(256.0), 64))
 SCALE_MIN = float(SCALE_TABLE[0])  # as a Python float: no tensor-to-float sync per step
+LIKELIHOOD_MIN = 1e-9  # CompressAI's likelihood lower bound
 
 
 def anchor_mask(h: int, w: int, device=None) -> torch.Tensor:
@@ -139,17 +140,7 @@ class CheckerboardHyperprior(nn.Module):
             values = y + torch.empty_like(y).uniform_(-0.5, 0.5)
         else:
             values = torch.round(y - mu) + mu
-        if dist == "gaussian":
-            gc = self.gaussian_conditional
-            return gc.likelihood_lower_bound(gc._likelihood(values, scales, means=mu))
-        a = (values - mu).abs()
-        b = _LowerBound.apply(scales, SCALE_MIN)
-        # P(|v| rounds to its bin) for a Laplacian of scale b; both branches kept finite so
-        # torch.where has finite gradients
-        centre = 1 - 0.5 * (torch.exp(-(0.5 - a).clamp_min(0) / b) + torch.exp(-(0.5 + a) / b))
-        side = 0.5 * (torch.exp(-(a - 0.5).clamp_min(0) / b) - torch.exp(-(a + 0.5) / b))
-        lik = torch.where(a < 0.5, centre, side)
-        return lik.clamp_min(1e-9)
+        return bin_likelihood(values, mu, scales, dist)
 
     # ---- tables -----------------------------------------------------------------------
     def build_tables(self) -> None:
@@ -251,6 +242,24 @@ class CheckerboardHyperprior(nn.Module):
                 "(the file is damaged or was made with different arithmetic)"
             )
         return y_hat_int / ONE  # exact: integers below 2^24 on a 2^-8 grid
+
+
+def bin_likelihood(values: torch.Tensor, mu: torch.Tensor, scales: torch.Tensor,
+                   dist: str) -> torch.Tensor:
+    """Probability of the unit-wide bin around ``values`` under a Gaussian or Laplacian of
+    mean ``mu`` and scale ``scales`` (lower-bounded as CompressAI's GaussianConditional does;
+    the Gaussian is its formula, without importing CompressAI, so encoder-side refinement can
+    use it too)."""
+    a = (values - mu).abs()
+    b = _LowerBound.apply(scales, SCALE_MIN)
+    if dist == "gaussian":
+        cdf = lambda v: 0.5 * torch.erfc(-(2**-0.5) * v)  # noqa: E731  standard normal CDF
+        return _LowerBound.apply(cdf((0.5 - a) / b) - cdf((-0.5 - a) / b), LIKELIHOOD_MIN)
+    # P(|v| rounds to its bin) for a Laplacian of scale b; both branches kept finite so
+    # torch.where has finite gradients
+    centre = 1 - 0.5 * (torch.exp(-(0.5 - a).clamp_min(0) / b) + torch.exp(-(0.5 + a) / b))
+    side = 0.5 * (torch.exp(-(a - 0.5).clamp_min(0) / b) - torch.exp(-(a + 0.5) / b))
+    return torch.where(a < 0.5, centre, side).clamp_min(LIKELIHOOD_MIN)
 
 
 def _coded_positions(active: torch.Tensor, where: torch.Tensor) -> torch.Tensor:

@@ -36,6 +36,9 @@ class LicModel(nn.Module):
         self.log_gain = nn.Parameter(init[:, None].repeat(1, cfg.M))
         self.log_inv_gain = nn.Parameter(-init[:, None].repeat(1, cfg.M))
         self.register_buffer("log_lambdas", lam.log().float(), persistent=False)
+        if cfg.rate_modulation:  # starts at scale 1: the same function as without
+            self._mod_widths = [self.g_s[i].beta.numel() for i in self.g_s.modulated()]
+            self.log_dec_scale = nn.Parameter(torch.zeros(cfg.num_levels, sum(self._mod_widths)))
 
     # ---- rate position ----------------------------------------------------------------
     def _interp(self, table: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -51,6 +54,14 @@ class LicModel(nn.Module):
         ig = self._interp(self.log_inv_gain, t).exp()[:, :, None, None]
         return g, ig
 
+    def decoder_scales(self, t: torch.Tensor) -> list[torch.Tensor] | None:
+        """t: [B] -> the synthesis' per-rate channel scales, one [B, C, 1, 1] per inverse GDN
+        (None for networks without rate modulation)."""
+        if not self.cfg.rate_modulation:
+            return None
+        s = self._interp(self.log_dec_scale, t).exp()  # [B, sum C]
+        return [c[:, :, None, None] for c in s.split(self._mod_widths, dim=1)]
+
     def lmbda(self, t: torch.Tensor) -> torch.Tensor:
         return self._interp(self.log_lambdas, t).exp()
 
@@ -61,7 +72,10 @@ class LicModel(nn.Module):
         g, ig = self.gains(t)
         y = self.g_a(x) * g.to(x.dtype)
         y_hat, likelihoods = self.latent(y)
-        x_hat = self.g_s((y_hat * ig).to(y.dtype))
+        scales = self.decoder_scales(t)
+        if scales is not None:
+            scales = [c.to(y.dtype) for c in scales]
+        x_hat = self.g_s((y_hat * ig).to(y.dtype), scales)
         return {"x_hat": x_hat, "likelihoods": likelihoods, "y": y}
 
     # ---- inference --------------------------------------------------------------------
@@ -73,17 +87,19 @@ class LicModel(nn.Module):
     def synthesize(self, y_hat: torch.Tensor, t: float, active: torch.Tensor | None = None):
         """Gained latent -> image. Channels not in ``active`` are zero and are skipped by
         slicing the first transposed convolution's weights ([M, N, k, k] -> [A, N, k, k])."""
-        _, ig = self.gains(torch.tensor([float(t)]))
+        tt = torch.tensor([float(t)])
+        _, ig = self.gains(tt)
+        scales = self.decoder_scales(tt)
         y = (y_hat * ig).contiguous(memory_format=CHANNELS_LAST)
-        first, rest = self.g_s[0], self.g_s[1:]
+        first, rest = self.g_s[0], self.g_s[1:]  # rest: a Synthesis with every inverse GDN
         if active is None:
-            return rest(first(y))
+            return rest(first(y), scales)
         idx = torch.nonzero(active).flatten()
         out = F.conv_transpose2d(
             y[:, idx], first.weight[idx], first.bias, first.stride, first.padding,
             first.output_padding,
         )
-        return rest(out)
+        return rest(out, scales)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -13,13 +13,34 @@ from .config import ModelConfig
 from .layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2, conv, deconv
 
 
+class Synthesis(nn.Sequential):
+    """g_s as a Sequential (parameter names as before) whose forward can scale the channels
+    after each inverse GDN: ``scales`` holds one [B, C, 1, 1] tensor per inverse GDN, in
+    order (LicModel's per-rate modulation), or is None."""
+
+    def modulated(self) -> list[int]:
+        """Indexes of the layers whose output is scaled."""
+        return [i for i, m in enumerate(self) if isinstance(m, GDN) and m.inverse]
+
+    def forward(self, x, scales=None):
+        if scales is None:
+            return super().forward(x)
+        k = 0
+        for m in self:
+            x = m(x)
+            if isinstance(m, GDN) and m.inverse:
+                x = x * scales[k]
+                k += 1
+        return x
+
+
 def student_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     """Four stride-2 convolutions with GDN (Balle et al. 2018) at small width: fast on a CPU."""
     N, M = cfg.N, cfg.M
     g_a = nn.Sequential(
         conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M)
     )
-    g_s = nn.Sequential(
+    g_s = Synthesis(
         deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
         deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
     )
@@ -47,7 +68,7 @@ def teacher_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
         conv(N, N), GDN(N), *deform, attn(N),
         conv(N, M), attn(M),
     )
-    g_s = nn.Sequential(
+    g_s = Synthesis(
         deconv(M, N), attn(N), GDN(N, inverse=True),
         deconv(N, N), *res(N), GDN(N, inverse=True),
         deconv(N, N), GDN(N, inverse=True),

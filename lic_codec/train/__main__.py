@@ -10,6 +10,7 @@ directory holds one checkpoint (``ckpt.pt``, overwritten) and one log (``log.tsv
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import signal
@@ -23,7 +24,7 @@ from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
 from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
 from .compiler import compile_for_training
-from .data import CropDataset
+from .data import SAMPLING, CropDataset
 from .distill import STAGES, Distiller
 from .guard import SpikeGuard
 from .losses import rate_distortion
@@ -46,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--patch", type=int, default=256,
                     help="crop side, a multiple of 64 (2 x 256 px beat 8 x 128 px by 3%% "
                          "BD-rate at equal pixels: results/training.md, 2026-11-30)")
+    ap.add_argument("--sampling", choices=SAMPLING, default="image",
+                    help="image of each crop: uniformly per image, or per crop position "
+                         "('area': larger photos give proportionally more crops)")
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--lr-decay-at", type=int, nargs="*", default=[],
                     help="steps at which the learning rate is divided by 10")
@@ -60,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="learning rate of the per-quality gain vectors as a multiple of --lr: "
                          "lets the rate points move quickly when the objective changes (e.g. "
                          "--l1), which the trunk's lr alone takes tens of thousands of steps to do")
+    ap.add_argument("--rate-modulation", action="store_true",
+                    help="new runs: per-rate channel scales in the synthesis transform "
+                         "(models/lic.py), learned at the gains' learning rate")
     ap.add_argument("--quant", choices=["noise", "hard"], default="noise",
                     help="training quantization: additive uniform noise, or the coder's own "
                          "rounding with straight-through gradients (results/training.md)")
@@ -150,11 +157,16 @@ def main(argv=None) -> None:
     base = state or init
     cfg = ModelConfig.from_dict(base["config"]) if base else (
         STUDENT if args.arch == "student" else TEACHER)
+    if args.rate_modulation and not state:  # a new run: the new scales start at 1
+        cfg = dataclasses.replace(cfg, rate_modulation=True)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
     prior = None
     if init:
         prior = lineage(init, args.init)
-        model.load_state_dict(upgrade_state(init["model"]))
+        weights = upgrade_state(init["model"])
+        if cfg.rate_modulation and "log_dec_scale" not in weights:
+            weights["log_dec_scale"] = model.log_dec_scale.detach().clone()
+        model.load_state_dict(weights)
         print(f"initialised from {args.init} (step {init['step']})")
     distiller = None
     if args.mode == "distill":
@@ -186,7 +198,9 @@ def main(argv=None) -> None:
     # same algorithm, ~6% of a student step saved (results/training.md)
     groups = [{"params": main_params, "lr_scale": 1.0}]
     if args.gain_lr_scale != 1.0:  # own group: one group as before otherwise, so saved states load
-        gain_ids = {id(model.log_gain), id(model.log_inv_gain)}
+        gain_ids = {id(model.log_gain), id(model.log_inv_gain)}  # and the decoder's rate scales
+        if cfg.rate_modulation:
+            gain_ids.add(id(model.log_dec_scale))
         groups = [{"params": [p for p in main_params if id(p) not in gain_ids], "lr_scale": 1.0},
                   {"params": [p for p in main_params if id(p) in gain_ids],
                    "lr_scale": args.gain_lr_scale}]
@@ -216,7 +230,7 @@ def main(argv=None) -> None:
         print(f"resumed {ckpt_path} at step {step} ({wall / 3600:.2f} h)")
     print(f"{cfg.arch}: {model.param_count() / 1e6:.2f} M parameters")
 
-    data = CropDataset(args.data, args.patch)
+    data = CropDataset(args.data, args.patch, sampling=args.sampling)
     print(f"{len(data)} training images from {args.data}")
     keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon"] if distiller else [])
     new_log = not log_path.exists()
@@ -287,7 +301,13 @@ def main(argv=None) -> None:
             acc = dict.fromkeys(acc, 0.0)
             n_acc = 0
         if args.eval_every and step % args.eval_every == 0 and Path(args.eval_data).is_dir():
-            evaluate_now(model, run, step, args)
+            try:
+                evaluate_now(model, run, step, args)
+            except Exception as exc:  # an evaluation must not cost the run (e.g. code
+                # edited under a running process); the error is logged, training goes on
+                print(f"step {step}: evaluation failed, training continues: {exc!r}",
+                      flush=True)
+                model.train()
         if time.time() - t_ckpt > args.ckpt_minutes * 60:
             checkpoint()
             t_ckpt = time.time()
