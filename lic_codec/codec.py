@@ -48,16 +48,16 @@ class Codec:
         """``strip`` drops the ICC profile and EXIF instead of keeping them. ``effort`` above 0
         refines the latent for this image first (refine.py): smaller files at the same
         quality, for more encode time; decoding is unaffected."""
-        from .refine import EFFORT_STEPS, MAX_PIXELS
+        from .refine import EFFORT_SNAPSHOTS, MAX_PIXELS
 
-        if effort not in EFFORT_STEPS:
-            raise ValueError(f"effort must be one of {sorted(EFFORT_STEPS)}, got {effort}")
+        if effort not in EFFORT_SNAPSHOTS:
+            raise ValueError(f"effort must be one of {sorted(EFFORT_SNAPSHOTS)}, got {effort}")
         src = self.source(image, strip)
         if effort and src.size[0] * src.size[1] > MAX_PIXELS:
             raise ImageError(f"--effort {effort} supports images up to {MAX_PIXELS >> 20} "
                              f"megapixels; use effort 0 for this one")
         return self._code(src, self._features(src), resolve_quality(quality, preset),
-                          EFFORT_STEPS[effort])
+                          EFFORT_SNAPSHOTS[effort])
 
     def encode_to_target(self, image: SourceImage | Image.Image | str | Path,
                          target: Target, strip: bool = False) -> SearchResult:
@@ -96,7 +96,9 @@ class Codec:
         with torch.inference_mode():
             return analyse_tiled(self.model.g_a, _pixels(src), self.tile, self.margin)
 
-    def _code(self, src: SourceImage, feats, q: float, refine_steps: int = 0) -> bytes:
+    def _code(self, src: SourceImage, feats, q: float, snapshots: tuple[int, ...] = ()) -> bytes:
+        """Code the gained latent; with ``snapshots`` (refine.py) also the refined latents, and
+        keep the file of lowest real cost, lambda * MSE + bpp, decoded as the decoder will."""
         import torch
 
         from .refine import refine_latent
@@ -106,8 +108,25 @@ class Codec:
         with torch.inference_mode():
             gain, _ = model.gains(torch.tensor([t]))
             y = feats * gain
-        if refine_steps:
-            y = refine_latent(model, _pixels(src), y, t, refine_steps)
+        latents = [y, *refine_latent(model, _pixels(src), y, t, snapshots)]
+        files = [self._container(src, y, q) for y in latents]
+        if len(files) == 1:
+            return files[0]
+        lam = float(model.lmbda(torch.tensor([t]))[0])
+        ref = src.rgb.astype(np.float64)
+        W, H = src.size
+
+        def cost(data: bytes) -> float:
+            out = np.asarray(self.decode(data).convert("RGB"), dtype=np.float64)
+            return lam * float(np.mean((out - ref) ** 2)) + 8 * len(data) / (W * H)
+
+        return min(files, key=cost)
+
+    def _container(self, src: SourceImage, y, q: float) -> bytes:
+        """Gained latent [1, M, h, w] -> the whole .licc file."""
+        import torch
+
+        model = self.model
         with torch.inference_mode():
             coded = model.latent.compress(y)
         sections = {

@@ -5,7 +5,9 @@ Yang et al. 2020, "Improving inference for neural image compression").
 
 Why: the analysis transform is one amortised guess for every image; a few gradient steps on
 this image's latent close part of that gap. Only the encoder works harder: the decoder and
-the file format are unchanged, so a refined file decodes like any other.
+the file format are unchanged, so a refined file decodes like any other. The objective is a
+proxy, so the codec codes the unrefined latent and each snapshot and keeps the file with the
+lowest real cost (codec.Codec._code): more effort never makes a file worse by that measure.
 
 The objective mirrors training: rate from the bin probabilities of the noisy latent, distortion
 from the rounded latent with straight-through gradients. The hyper-latent's own rate (about
@@ -21,10 +23,12 @@ import torch
 from .latent.checkerboard import anchor_mask, bin_likelihood
 from .models.layers import quantize_ste
 
-# effort level -> Adam steps on the latent. Measured on 6 Kodak images (results/effort/):
-# 10 steps -2.0% BD-rate, 25 steps -3.0%, 50 steps only -1.6%: past ~25 steps the noisy
-# rate proxy, which overcharges near-certain symbols, pulls low-rate latents too far.
-EFFORT_STEPS = {0: 0, 1: 10, 2: 25}
+# effort level -> the numbers of Adam steps whose latents are coded as candidates (besides the
+# unrefined one; the encoder keeps the cheapest real file). Measured on 6 Kodak images
+# (results/effort/): 10 steps -2.0% BD-rate, 25 steps -3.0%, 50 steps only -1.6%: past ~25
+# steps the noisy rate proxy, which overcharges near-certain symbols, pulls low-rate latents
+# too far.
+EFFORT_SNAPSHOTS = {0: (), 1: (10,), 2: (10, 25)}
 LEARNING_RATE = 0.003  # latent units are quantization steps: larger steps overshoot
 MAX_PIXELS = 1 << 23  # backward passes over bigger images would need several GB
 
@@ -54,18 +58,22 @@ def rd_objective(model, x: torch.Tensor, y: torch.Tensor, t: float,
     return model.lmbda(tt)[0] * 255.0**2 * mse + bpp
 
 
-def refine_latent(model, x: torch.Tensor, y: torch.Tensor, t: float, steps: int,
-                  seed: int = 0) -> torch.Tensor:
-    """Gained latent y [1, M, h, w] -> refined latent of the same shape after ``steps`` Adam
-    steps. Deterministic for a given machine (seeded noise); the network is not changed."""
-    if steps <= 0:
-        return y
+def refine_latent(model, x: torch.Tensor, y: torch.Tensor, t: float, snapshots: tuple[int, ...],
+                  seed: int = 0) -> list[torch.Tensor]:
+    """Gained latent y [1, M, h, w] -> the latents after each number of Adam steps in
+    ``snapshots`` (ascending), same shape. Deterministic for a given machine (seeded noise);
+    the network is not changed."""
+    out: list[torch.Tensor] = []
+    if not snapshots:
+        return out
     generator = torch.Generator().manual_seed(seed)
     y = y.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([y], lr=LEARNING_RATE)
     with torch.enable_grad():
-        for _ in range(steps):
+        for step in range(1, max(snapshots) + 1):
             loss = rd_objective(model, x, y, t, generator)
             (y.grad,) = torch.autograd.grad(loss, [y])  # no gradients for the weights
             opt.step()
-    return y.detach()
+            if step in snapshots:
+                out.append(y.detach().clone())
+    return out

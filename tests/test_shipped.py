@@ -120,12 +120,15 @@ def _rd_cost(codec, im, data, quality):
 @pytest.mark.parametrize("quality", [0, 100])
 def test_effort_lowers_the_real_rd_cost(shipped, photo, quality):
     """Refining the latent (--effort) lowers the objective the network was trained for, measured
-    on the real file; the file decodes with the unchanged decoder."""
+    on the real file; the file decodes with the unchanged decoder; effort 2 also tries effort
+    1's latent, so it is never worse."""
     im = crop(photo, 192, 128)
     plain = shipped.encode(im, quality=quality)
     refined = shipped.encode(im, quality=quality, effort=1)
     assert refined != plain
-    assert _rd_cost(shipped, im, refined, quality) < 0.995 * _rd_cost(shipped, im, plain, quality)
+    cost = [_rd_cost(shipped, im, data, quality)
+            for data in (plain, refined, shipped.encode(im, quality=quality, effort=2))]
+    assert cost[2] <= cost[1] < 0.995 * cost[0]
     assert shipped.encode(im, quality=quality, effort=1) == refined  # seeded: repeatable
 
 
