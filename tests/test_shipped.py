@@ -143,3 +143,13 @@ def test_effort_needs_a_quality_not_a_target(photo, tmp_path):
     assert not (tmp_path / "p.licc").exists()
     with pytest.raises(ValueError, match="effort"):
         Codec().encode(photo, quality=50, effort=7)
+
+
+def test_effort_refuses_images_too_large_to_refine(shipped, photo, monkeypatch):
+    from lic_codec import refine
+    from lic_codec.errors import ImageError
+
+    monkeypatch.setattr(refine, "MAX_PIXELS", 1 << 16)  # 320x240 is above it
+    with pytest.raises(ImageError, match="effort 0"):
+        shipped.encode(photo, quality=50, effort=1)
+    assert shipped.encode(crop(photo, 128, 128), quality=50, effort=1)  # below it: coded

@@ -26,8 +26,8 @@ class ModelConfig:
     attn_heads: int = 4
     attn_window: int = 8
     deformable: bool = False
-    # per-rate channel scales after every inverse GDN of the synthesis (lic.RateSynthesis):
-    # the decoder can adapt to the rate; off in networks trained before 2026-11-30
+    # per-rate channel scales after every inverse GDN of the synthesis (transforms.Synthesis,
+    # LicModel.decoder_scales): lets the decoder adapt to the rate; measured, not adopted yet
     rate_modulation: bool = False
     # probability model of each checkerboard pass ("gaussian" or "laplace")
     anchor_dist: str = "gaussian"
