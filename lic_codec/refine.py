@@ -46,7 +46,7 @@ def rd_objective(model, x: torch.Tensor, y: torch.Tensor, t: float,
     mu_a, s_a = lat.params_anchor(hyper).chunk(2, 1)
     anchors = anchor_mask(y.shape[2], y.shape[3])
     y_anchor = (quantize_ste(y - mu_a) + mu_a) * anchors
-    mu_n, s_n = lat.params_nonanchor(torch.cat([hyper, lat.context(y_anchor)], 1)).chunk(2, 1)
+    mu_n, s_n = lat.params_nonanchor(torch.cat([hyper, lat.context_of(y_anchor)], 1)).chunk(2, 1)
     mu = torch.where(anchors, mu_a, mu_n)
     scales = torch.where(anchors, s_a, s_n)
     noisy = y + torch.rand(y.shape, generator=generator) - 0.5

@@ -554,3 +554,110 @@ def test_embedded_adapters_start_at_a_widened_teachers_features():
     assert terms["embed"]["recon"] < 1e-6 and terms["random"]["recon"] < 1e-6
     for k in ("feat", "latent"):
         assert terms["embed"][k] < 0.05 * terms["random"][k], (k, terms)
+
+
+def test_grown_latent_keeps_old_channels_and_codes(tmp_path):
+    """train.widen --latent: more latent channels with the entropy networks at their old width
+    (ModelConfig.Me); the old channels keep their coding distributions exactly, the new ones
+    are live, training continues, and the exported network codes real files."""
+    from PIL import Image
+
+    from lic_codec.codec import Codec
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.export import main as export
+    from lic_codec.train.widen import main as widen_main
+
+    data = noise_photos(tmp_path / "data", 6, count=2, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0"]
+    train([*common, "--run", str(tmp_path / "s"), "--steps", "1"])
+    widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "g.pt"), "--latent", "160"])
+    widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "w.pt"), "--latent", "160",
+                "--wide-entropy"])
+    models = {}
+    for name in ("s/ckpt.pt", "g.pt", "w.pt"):
+        state = load_checkpoint(tmp_path / name)
+        m = LicModel(ModelConfig.from_dict(state["config"]))
+        m.load_state_dict({k: v.float() for k, v in state["model"].items()})
+        models[name] = m.eval()
+    old, grown = models["s/ckpt.pt"], models["g.pt"]
+    assert grown.cfg.M == 160 and grown.cfg.entropy_width == 128
+    assert grown.param_count() < models["w.pt"].param_count()
+    assert grown.param_count() - old.param_count() < 0.1 * old.param_count()
+    x, t = torch.rand(1, 3, 128, 128), torch.tensor([7.0])
+    with torch.no_grad():
+        a, b = old(x, t), grown(x, t)
+    assert torch.equal(a["likelihoods"]["z"], b["likelihoods"]["z"])
+    assert torch.allclose(a["y"], b["y"][:, :128])
+    # the new channels carry a signal of the old ones' size (not ~0: training can use them)
+    assert b["y"][:, 128:].std() > 0.3 * b["y"][:, :128].std()
+    # the old channels' probabilities: unchanged (uniform noise is drawn for all of them)
+    with torch.no_grad():
+        old.latent.train(False), grown.latent.train(False)
+        la = old.latent(a["y"])[1]["y"]
+        lb = grown.latent(torch.cat([a["y"], torch.zeros_like(b["y"][:, 128:])], 1))[1]["y"]
+    assert torch.allclose(la, lb[:, :128], atol=1e-6)
+
+    assert torch.load(tmp_path / "g.pt", weights_only=False)["new_channels"] == list(
+        range(128, 160))
+    train([*common, "--run", str(tmp_path / "g"), "--init", str(tmp_path / "g.pt"),
+           "--steps", "1", "--rate-ramp", "10"])
+    train([*common, "--run", str(tmp_path / "g"), "--steps", "2", "--rate-ramp", "10"])  # resume
+    assert load_checkpoint(tmp_path / "g" / "ckpt.pt")["args"]["new_channels"] == list(
+        range(128, 160))
+    export([str(tmp_path / "g" / "ckpt.pt"), "--name", "student", "--out-dir",
+            str(tmp_path / "wts")])
+    codec = Codec(weights=tmp_path / "wts")
+    im = Image.open(next(data.glob("*.png")))
+    for effort in (0, 1):  # effort 1: refinement through the network's own context
+        assert codec.decode(codec.encode(im, quality=100, effort=effort)).size == im.size
+
+
+def test_revive_gives_dead_latent_channels_a_gradient():
+    """A latent channel with zero analysis and synthesis weights gets no gradient (a saddle);
+    train.widen.revive finds such channels and makes them carry a signal both ways."""
+    from lic_codec.train.widen import dead_channels, revive
+
+    torch.manual_seed(0)
+    m = LicModel(ModelConfig(N=16, M=24, Nh=16))
+    with torch.no_grad():
+        m.g_a[-1].weight *= 50  # an untrained analysis transform's outputs all round to 0
+        m.g_a[-1].weight[[3, 7]] = 0
+        m.g_a[-1].bias[[3, 7]] = 0
+        m.g_s[0].weight[[3, 7]] = 0
+    x = torch.rand(2, 3, 64, 64)
+    assert dead_channels(m, x) == [3, 7]
+    m.train()
+    m(x, torch.tensor([7.0, 7.0]))["x_hat"].square().mean().backward()
+    assert m.g_a[-1].weight.grad[[3, 7]].abs().max() == 0
+    m.zero_grad()
+    revive(m, [3, 7])
+    assert dead_channels(m, x) == []
+    m.train()
+    m(x, torch.tensor([7.0, 7.0]))["x_hat"].square().mean().backward()
+    assert m.g_a[-1].weight.grad[[3, 7]].abs().amax(dim=(1, 2, 3)).min() > 0
+
+
+def test_rate_ramp_charges_new_channels_a_growing_share():
+    """--rate-ramp: channels FIRST.. pay step/STEPS of their rate in the loss; the reported
+    bpp is the whole rate."""
+    from lic_codec.models.lic import bits_per_pixel
+    from lic_codec.train.losses import new_channel_rate_weight, rate_distortion
+
+    torch.manual_seed(0)
+    m = LicModel(ModelConfig(N=16, M=24, Nh=16)).train()
+    x, t = torch.rand(1, 3, 64, 64), torch.tensor([6.0])
+    out = m(x, t)
+    lam = m.lmbda(t)
+    full = rate_distortion(out, x, lam)
+    new = list(range(16, 24))
+    assert torch.equal(new_channel_rate_weight(24, new, 100, 0)[16:], torch.zeros(8))
+    assert torch.equal(new_channel_rate_weight(24, new, 100, 500), torch.ones(24))
+    new_bits = -torch.log2(out["likelihoods"]["y"][:, 16:]).sum() / (64 * 64)
+    for step, share in ((0, 0.0), (25, 0.25), (100, 1.0)):
+        ramped = rate_distortion(out, x, lam,
+                                 channel_rate=new_channel_rate_weight(24, new, 100, step))
+        assert torch.allclose(ramped["loss"], full["loss"] - (1 - share) * new_bits)
+        assert torch.equal(ramped["bpp"], full["bpp"])
+    assert torch.allclose(full["bpp"], bits_per_pixel(out["likelihoods"], 64 * 64).mean())

@@ -59,9 +59,10 @@ class CheckerboardHyperprior(nn.Module):
     and the hyper-latent medians come from the weights file)."""
 
     def __init__(self, M: int, Nh: int, trainable: bool = True, anchor_dist: str = "gaussian",
-                 nonanchor_dist: str = "gaussian"):
+                 nonanchor_dist: str = "gaussian", Me: int | None = None):
         super().__init__()
-        self.M, self.Nh = M, Nh
+        Me = Me or M  # entropy width (ModelConfig.Me): hyper features 2*Me, context on Me
+        self.M, self.Nh, self.Me = M, Nh, Me
         self.dists = {"anchor": anchor_dist, "nonanchor": nonanchor_dist}
         self.h_a = nn.Sequential(
             conv(M, Nh, 3, 1), nn.LeakyReLU(inplace=True),
@@ -71,18 +72,18 @@ class CheckerboardHyperprior(nn.Module):
         self.h_s = nn.Sequential(
             deconv(Nh, Nh, 5, 2), nn.LeakyReLU(inplace=True),
             deconv(Nh, Nh * 3 // 2, 5, 2), nn.LeakyReLU(inplace=True),
-            conv(Nh * 3 // 2, 2 * M, 3, 1),
+            conv(Nh * 3 // 2, 2 * Me, 3, 1),
         )
-        self.context = CheckerboardMaskedConv2d(M, 2 * M, 5, 1, 2)
+        self.context = CheckerboardMaskedConv2d(Me, 2 * Me, 5, 1, 2)
         self.params_anchor = nn.Sequential(
-            nn.Conv2d(2 * M, 2 * M, 1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(2 * M, 2 * M, 1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(2 * M, 2 * M, 1),
+            nn.Conv2d(2 * Me, 2 * Me, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(2 * Me, 2 * Me, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(2 * Me, 2 * M, 1),
         )
         self.params_nonanchor = nn.Sequential(
-            nn.Conv2d(4 * M, 3 * M, 1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(3 * M, 2 * M, 1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(2 * M, 2 * M, 1),
+            nn.Conv2d(4 * Me, 3 * Me, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(3 * Me, 2 * Me, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(2 * Me, 2 * M, 1),
         )
         self.register_buffer("z_medians", torch.zeros(Nh))
         if trainable:
@@ -119,7 +120,7 @@ class CheckerboardHyperprior(nn.Module):
         else:  # predict the real codec exactly: all-zero channels are skipped (set to 0)
             keep = (torch.round(y) != 0).flatten(2).any(2)[:, :, None, None]  # [B, M, 1, 1]
         y_hat_anchor = (quantize_ste(y - mu_a) + mu_a) * anchors * keep
-        ctx = self.context(y_hat_anchor)
+        ctx = self.context_of(y_hat_anchor)
         mu_n, s_n = self.params_nonanchor(torch.cat([hyper, ctx], 1)).chunk(2, 1)
         mu = torch.where(anchors, mu_a, mu_n).float()
         scales = torch.where(anchors, s_a, s_n).float()
@@ -130,6 +131,11 @@ class CheckerboardHyperprior(nn.Module):
         if not self.training:
             y_hat = y_hat * keep
         return y_hat, {"y": y_lik, "z": z_lik}
+
+    def context_of(self, y_hat_anchor: torch.Tensor) -> torch.Tensor:
+        """[B, M, h, w] anchors (zero elsewhere) -> [B, 2*Me, h, w] context features; the
+        context reads the first Me channels (all of them unless ModelConfig.Me < M)."""
+        return self.context(y_hat_anchor[:, :self.Me])
 
     def _likelihood(self, y, scales, mu, dist: str) -> torch.Tensor:
         """P(y) under noise (training), rounding with straight-through gradients (training

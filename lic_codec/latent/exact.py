@@ -232,12 +232,13 @@ class ExactEntropyParameters:
         Bands of 16 rows bound memory; the context gathers its rows from the whole padded
         latent, so no band computes rows it throws away."""
         _, _, h, w = hyper.shape
-        padded = self.context.pad(y_hat_anchor_int)  # [M, h + 4, w + 4]
+        cin = self.context.matrix.shape[1] // len(self.context.taps)  # Me (ModelConfig.Me)
+        padded = self.context.pad(y_hat_anchor_int[:, :cin])  # [Me, h + 4, w + 4]
         out = None
         for i0 in range(0, h, 16):
             rows, cols = _positions(i0, min(h, i0 + 16), w, anchors=False)
             rows = rows + i0
-            ctx = self.context.at(padded, rows, cols)  # [2M, N]
+            ctx = self.context.at(padded, rows, cols)  # [2Me, N]
             cat = torch.cat([hyper[0][:, rows, cols].double(), ctx])[None, :, :, None]
             v = run(self.nonanchor, cat)  # [1, 2M, N, 1]
             if out is None:

@@ -20,6 +20,11 @@ class ModelConfig:
     N: int = 64  # width of the analysis/synthesis transforms
     M: int = 128  # latent channels
     Nh: int = 64  # width of the hyperprior transforms
+    # latent channels the entropy networks are sized for (0: M): with Me < M the context
+    # reads the first Me channels and the parameter networks keep their 2*Me hidden width,
+    # only their output layer serving all M channels. Lets the latent grow (the quality
+    # ceiling at high rates) at a fraction of the parameters (results/training.md)
+    Me: int = 0
     lambdas: tuple[float, ...] = field(default=DEFAULT_LAMBDAS)
     # teacher-only knobs (ignored by the student)
     res_blocks: int = 0
@@ -32,6 +37,10 @@ class ModelConfig:
     # probability model of each checkerboard pass ("gaussian" or "laplace")
     anchor_dist: str = "gaussian"
     nonanchor_dist: str = "gaussian"
+
+    @property
+    def entropy_width(self) -> int:
+        return self.Me or self.M
 
     @property
     def num_levels(self) -> int:

@@ -29,7 +29,7 @@ class LicModel(nn.Module):
         self.cfg = cfg
         self.g_a, self.g_s = TRANSFORMS[cfg.arch](cfg)
         self.latent = CheckerboardHyperprior(cfg.M, cfg.Nh, trainable, cfg.anchor_dist,
-                                             cfg.nonanchor_dist)
+                                             cfg.nonanchor_dist, cfg.entropy_width)
         lam = torch.tensor(cfg.lambdas, dtype=torch.float64)
         # MSE-optimal step size scales like lambda^-1/2: start the gains there.
         init = 0.5 * torch.log(lam / lam.log().mean().exp()).float()

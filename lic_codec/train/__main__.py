@@ -24,12 +24,11 @@ from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
 from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
 from .compiler import compile_for_training
-from .data import SAMPLING, CropDataset
+from .data import DEFAULT_DATA, SAMPLING, CropDataset
 from .distill import STAGES, Distiller
 from .guard import SpikeGuard
-from .losses import rate_distortion
+from .losses import new_channel_rate_weight, rate_distortion
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
 DEFAULT_KODAK = DEFAULT_DATA.parent / "kodak"
 EVAL_QUALITIES = (0.0, 25.0, 50.0, 75.0, 100.0)  # five: enough for a BD-rate (train.curve)
 
@@ -60,6 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="weight of the latent L1 penalty, in bits per unit of |y|; 1.0 zeroed "
                          "~3 of 128 channels at q0 only and cost ~1%% BD-rate in a trained "
                          "student, so off by default (results/training.md, 2026-11-30)")
+    ap.add_argument("--rate-ramp", type=int, default=0, metavar="STEPS",
+                    help="the latent channels train.widen added or revived (recorded in the "
+                         "--init checkpoint) pay no rate at first, then a share that grows "
+                         "linearly to all of it at STEPS (steps of this run)")
     ap.add_argument("--gain-lr-scale", type=float, default=1.0,
                     help="learning rate of the per-quality gain vectors as a multiple of --lr: "
                          "lets the rate points move quickly when the objective changes (e.g. "
@@ -160,6 +163,12 @@ def main(argv=None) -> None:
     if args.rate_modulation and not state:  # a new run: the new scales start at 1
         cfg = dataclasses.replace(cfg, rate_modulation=True)
     model = LicModel(cfg).to(memory_format=torch.channels_last)
+    # latent channels train.widen added or revived: kept in this run's args for resumes
+    args.new_channels = (state["args"].get("new_channels") if state
+                         else (init or {}).get("new_channels")) or []
+    if args.rate_ramp and not args.new_channels:
+        raise SystemExit("--rate-ramp needs an --init checkpoint from train.widen --latent or "
+                         "--revive (it names the new channels)")
     prior = None
     if init:
         prior = lineage(init, args.init)
@@ -271,7 +280,9 @@ def main(argv=None) -> None:
         t = torch.rand(args.batch) * (K - 1)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             if distiller is None:
-                terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1)
+                ramp = None if not args.rate_ramp else new_channel_rate_weight(
+                    cfg.M, args.new_channels, args.rate_ramp, step)
+                terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1, ramp)
             else:
                 terms = distiller(model, x, t)
         opt.zero_grad(set_to_none=True)

@@ -7,18 +7,37 @@ import torch
 from ..models.lic import bits_per_pixel
 
 
-def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float = 0.0) -> dict:
+def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float = 0.0,
+                    channel_rate: torch.Tensor | None = None) -> dict:
     """loss = mean_b(lambda_b * 255^2 * MSE_b + bpp_b + l1 * sum|y_b| / pixels).
 
     The L1 term on the (gained) latent pushes whole channels to zero, which the coder then
-    skips (Fu et al. 2024)."""
+    skips (Fu et al. 2024). ``channel_rate`` [M] weighs each latent channel's rate in the loss
+    (see ``new_channel_rate_weight``); the reported bpp is always the full one."""
     num_pixels = x.shape[2] * x.shape[3]
     mse = (out["x_hat"].float() - x).pow(2).flatten(1).mean(1)
     bpp = bits_per_pixel(out["likelihoods"], num_pixels)
-    loss = lmbda * 255.0**2 * mse + bpp
+    charged = bpp
+    if channel_rate is not None:
+        y_bits = torch.log2(out["likelihoods"]["y"]).sum(dim=(2, 3))  # [B, M], negative
+        charged = bpp + (y_bits * (1 - channel_rate)).sum(1) / num_pixels
+    loss = lmbda * 255.0**2 * mse + charged
     sparsity = out["y"].float().abs().flatten(1).sum(1) / num_pixels
     if l1:
         loss = loss + l1 * sparsity
     psnr = -10 * torch.log10(mse.clamp_min(1e-10))
     return {"loss": loss.mean(), "bpp": bpp.mean(), "mse": mse.mean(), "psnr": psnr.mean(),
             "l1": sparsity.mean()}
+
+
+def new_channel_rate_weight(M: int, new: list[int], ramp_steps: int, step: int) -> torch.Tensor:
+    """[M]: 1 for the old latent channels, step / ramp_steps (at most 1) for the ``new`` ones.
+
+    Why: channels added to a trained network or revived (train.widen) cost rate at once but
+    the synthesis cannot use them yet, so the rate term switches them off again; free at
+    first, they get the chance to be learned before the rate decides where they pay. Measured
+    with a 6,000-step ramp on the grown student: not long enough, they died once charged in
+    full (results/training.md, 2026-11-30, fifth session)."""
+    w = torch.ones(M)
+    w[torch.as_tensor(new, dtype=torch.long)] = min(1.0, step / max(1, ramp_steps))
+    return w

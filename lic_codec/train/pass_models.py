@@ -59,7 +59,7 @@ def collect(model: LicModel, paths: list[Path], positions: list[float]) -> dict:
             active = (torch.round(y[0]) != 0).flatten(1).any(1)[:, None, None]
             mu_a, s_a = lat.params_anchor(hyper).chunk(2, 1)
             y_hat = (torch.round(y - mu_a) + mu_a) * anchors * active
-            mu_n, s_n = lat.params_nonanchor(torch.cat([hyper, lat.context(y_hat)], 1)).chunk(2, 1)
+            mu_n, s_n = lat.params_nonanchor(torch.cat([hyper, lat.context_of(y_hat)], 1)).chunk(2, 1)
             for name, mu, s, where in (("anchor", mu_a, s_a, anchors), ("nonanchor", mu_n, s_n,
                                                                          ~anchors)):
                 sel = active & where[0, 0]

@@ -16,6 +16,12 @@ parameters start at the smallest scale) and enter the synthesis through small we
 
     python -m lic_codec.train.widen runs/student_v2/ckpt.pt /tmp/teacher_init.pt
     python -m lic_codec.train rd --arch teacher --init /tmp/teacher_init.pt --run runs/teacher_v2
+
+Two more uses keep the architecture: ``--latent M`` grows the latent (the entropy networks keep
+their width, ModelConfig.Me) and ``--revive`` re-initialises latent channels that died. Both
+write the affected channels into the checkpoint, for the trainer's ``--rate-ramp``. Why: at
+high rates both networks were capped by their ~128 live latent channels
+(experiments/latent_ceiling.py).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from ..models.config import TEACHER, ModelConfig
 from ..models.layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2
 from ..models.lic import LicModel, upgrade_state
 from .checkpoint import _save, lineage, load_checkpoint
+from .data import DEFAULT_DATA, IMAGE_SUFFIXES
 
 NEW_SCALE = 0.1  # incoming weights of new channels, relative to their random init
 
@@ -148,7 +155,8 @@ def widen(student: LicModel, cfg: ModelConfig) -> LicModel:
     embed(tl.params_anchor[0], sl.params_anchor[0], range(2 * Mo), range(2 * Mo))
     embed(tl.params_anchor[2], sl.params_anchor[2], range(2 * Mo), range(2 * Mo))
     embed(tl.params_anchor[4], sl.params_anchor[4], _params_rows(Mo, M), range(2 * Mo), "zero")
-    ctx_cols = list(range(2 * Mo)) + list(range(2 * M, 2 * M + 2 * Mo))  # cat(hyper, ctx)
+    He = 2 * tl.Me  # hyper features of the wider network; cat(hyper, ctx) below
+    ctx_cols = list(range(2 * Mo)) + list(range(He, He + 2 * Mo))
     embed(tl.params_nonanchor[0], sl.params_nonanchor[0], range(3 * Mo), ctx_cols)
     embed(tl.params_nonanchor[2], sl.params_nonanchor[2], range(2 * Mo), range(3 * Mo))
     embed(tl.params_nonanchor[4], sl.params_nonanchor[4], _params_rows(Mo, M), range(2 * Mo),
@@ -159,24 +167,112 @@ def widen(student: LicModel, cfg: ModelConfig) -> LicModel:
     return t
 
 
+@torch.no_grad()
+def dead_channels(model: LicModel, images: torch.Tensor) -> list[int]:
+    """Latent channels that round to zero everywhere at the highest rate on ``images``
+    [B, 3, H, W]: the L1 penalty and the rate term drove them there, and a channel whose
+    analysis and synthesis weights are both ~0 gets no gradient to come back."""
+    model.eval()
+    g, _ = model.gains(torch.full((images.shape[0],), float(model.cfg.num_levels - 1)))
+    y = model.g_a(images) * g
+    return torch.nonzero(torch.round(y).abs().amax(dim=(0, 2, 3)) == 0).flatten().tolist()
+
+
+@torch.no_grad()
+def revive(model: LicModel, channels) -> None:
+    """Give latent ``channels`` (new or dead) weights that carry a signal both ways, so
+    training can put them to use: analysis rows at the typical size of the live rows,
+    synthesis inputs at NEW_SCALE of the live ones (the function changes a little: these
+    latents are no longer zero), and a coding scale at the live channels' average instead of
+    the smallest one, so a non-zero value does not cost a prohibitive rate at first.
+
+    Why this exists: a dead (or new, zero-weighted) latent channel is a saddle point; the
+    product of its analysis and synthesis weights is zero and so is each one's gradient.
+    The 64 latent channels the teacher got from ``widen`` died that way under the L1
+    penalty, which left it, like the student, with 128 live channels: a ceiling on
+    quality at high rates (results/training.md, "the latent width is the ceiling")."""
+    ch = torch.as_tensor(sorted(channels), dtype=torch.long)
+    if ch.numel() == 0:
+        return
+    M = model.cfg.M
+    live = torch.ones(M, dtype=torch.bool)
+    live[ch] = False
+    last = [m for m in model.g_a if isinstance(m, nn.Conv2d)][-1]  # [M, N, k, k]
+    w = last.weight.data
+    std = w[live].std()
+    w[ch] = torch.randn_like(w[ch]) * std
+    last.bias.data[ch] = 0
+    first = model.g_s[0]  # ConvTranspose2d [M, N, k, k] (the teacher's attention follows)
+    ws = first.weight.data
+    ws[ch] = torch.randn_like(ws[ch]) * ws[live].std() * NEW_SCALE
+    lat = model.latent
+    for params in (lat.params_anchor[-1], lat.params_nonanchor[-1]):  # rows [mean | scale]
+        b = params.bias.data
+        b[M + ch] = b[M:][live].mean()
+        b[ch] = 0
+
+
+def _write(model: LicModel, state: dict, src: Path, out: Path, how: str,
+           new_channels=()) -> None:
+    """A step-0 checkpoint; ``new_channels`` (grown or revived latent channels) is what the
+    trainer's --rate-ramp eases in."""
+    _save({"model": model.state_dict(), "step": 0, "wall_seconds": 0.0, "cpu_seconds": 0.0,
+           "seed": state["seed"], "config": model.cfg.to_dict(), "args": {how: str(src)},
+           "prior": lineage(state, src), "new_channels": [int(c) for c in new_channels]}, out)
+
+
+def _probe_images(folder: Path, count: int = 16) -> torch.Tensor:
+    """[count, 3, 256, 256]: top-left crops of training images, to see which channels are
+    dead."""
+    import numpy as np
+    from PIL import Image
+
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    arrays = [np.asarray(Image.open(p).convert("RGB").crop((0, 0, 256, 256)))
+              for p in paths[::max(1, len(paths) // count)][:count]]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m lic_codec.train.widen", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("student", type=Path, help="the student's checkpoint")
-    ap.add_argument("out", type=Path, help="the teacher checkpoint to write (step 0)")
+    ap.add_argument("source", type=Path, help="the checkpoint to start from")
+    ap.add_argument("out", type=Path, help="the checkpoint to write (step 0)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the new channels' weights")
+    ap.add_argument("--latent", type=int, default=None, metavar="M",
+                    help="keep the architecture and grow the latent to M channels (live ones) "
+                         "instead of widening into the teacher")
+    ap.add_argument("--wide-entropy", action="store_true",
+                    help="with --latent: grow the context and parameter networks with the latent "
+                         "(by default they keep their width: ModelConfig.Me)")
+    ap.add_argument("--revive", action="store_true",
+                    help="keep the architecture and re-initialise the dead latent channels")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="training images on which dead channels are found (with --revive)")
     args = ap.parse_args(argv)
-    state = load_checkpoint(args.student)
-    student = LicModel(ModelConfig.from_dict(state["config"]))
-    student.load_state_dict(upgrade_state({k: v.float() for k, v in state["model"].items()}))
+    state = load_checkpoint(args.source)
+    src = LicModel(ModelConfig.from_dict(state["config"]))
+    src.load_state_dict(upgrade_state({k: v.float() for k, v in state["model"].items()}))
     torch.manual_seed(args.seed)
-    teacher = widen(student, teacher_config(student.cfg))
-    _save({"model": teacher.state_dict(), "step": 0, "wall_seconds": 0.0, "cpu_seconds": 0.0,
-           "seed": state["seed"], "config": teacher.cfg.to_dict(),
-           "args": {"widened_from": str(args.student)},
-           "prior": lineage(state, args.student)}, args.out)
-    print(f"{args.out}: teacher {teacher.param_count() / 1e6:.2f} M parameters from the student "
-          f"at step {state['step']}")
+    if args.revive:
+        dead = dead_channels(src, _probe_images(args.data))
+        revive(src, dead)
+        _write(src, state, args.source, args.out, "revived_from", dead)
+        print(f"{args.out}: {len(dead)} dead latent channels of {src.cfg.M} re-initialised")
+        return
+    if args.latent:
+        Me = 0 if args.wide_entropy else src.cfg.entropy_width
+        cfg = dataclasses.replace(src.cfg, M=args.latent, Me=Me)
+        model = widen(src, cfg)
+        new = list(range(src.cfg.M, cfg.M))
+        revive(model, new)
+        how = "grown_from"
+    else:
+        model = widen(src, teacher_config(src.cfg))
+        how, new = "widened_from", []
+    _write(model, state, args.source, args.out, how, new)
+    print(f"{args.out}: {model.cfg.arch} with M={model.cfg.M}, "
+          f"{model.param_count() / 1e6:.2f} M parameters, from step {state['step']}")
 
 
 if __name__ == "__main__":
