@@ -661,3 +661,24 @@ def test_rate_ramp_charges_new_channels_a_growing_share():
         assert torch.allclose(ramped["loss"], full["loss"] - (1 - share) * new_bits)
         assert torch.equal(ramped["bpp"], full["bpp"])
     assert torch.allclose(full["bpp"], bits_per_pixel(out["likelihoods"], 64 * 64).mean())
+
+
+def test_widen_revive_command_records_the_channels(tmp_path):
+    """python -m lic_codec.train.widen CKPT OUT --revive: same architecture, the dead channels
+    (found on the training images given) re-initialised and named for --rate-ramp."""
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.widen import main as widen_main
+
+    data = noise_photos(tmp_path / "data", 7, count=2, size=(70, 80))
+    train(["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+           "--eval-every", "0", "--steps", "1", "--run", str(tmp_path / "s")])
+    widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "r.pt"), "--revive",
+                "--data", str(data)])
+    before = torch.load(tmp_path / "s" / "ckpt.pt", weights_only=False)
+    after = torch.load(tmp_path / "r.pt", weights_only=False)
+    assert after["config"] == before["config"] and after["step"] == 0
+    dead = after["new_channels"]
+    assert dead  # an untrained network's latent rounds to zero almost everywhere
+    w0, w1 = before["model"]["g_a.6.weight"], after["model"]["g_a.6.weight"]
+    live = [c for c in range(w0.shape[0]) if c not in dead]
+    assert torch.equal(w0[live], w1[live]) and not torch.equal(w0[dead], w1[dead])
