@@ -108,6 +108,7 @@ class ExactCheckerboardContext(ExactLayer):
         self.taps = keep.nonzero()  # [T, 2] (dy, dx), row-major
         # columns ordered (input channel, tap), the order one flat gather produces
         self.matrix = self.weight[:, :, keep].reshape(self.weight.shape[0], -1)  # [Cout, Cin*T]
+        self.in_channels = int(self.weight.shape[1])  # Me: the latent channels it reads
 
     def pad(self, a: torch.Tensor) -> torch.Tensor:
         """[1, Cin, h, w] -> [Cin, h + 2p, w + 2p], the input of :meth:`at`."""
@@ -232,8 +233,7 @@ class ExactEntropyParameters:
         Bands of 16 rows bound memory; the context gathers its rows from the whole padded
         latent, so no band computes rows it throws away."""
         _, _, h, w = hyper.shape
-        cin = self.context.matrix.shape[1] // len(self.context.taps)  # Me (ModelConfig.Me)
-        padded = self.context.pad(y_hat_anchor_int[:, :cin])  # [Me, h + 4, w + 4]
+        padded = self.context.pad(y_hat_anchor_int[:, :self.context.in_channels])  # [Me, h+4, w+4]
         out = None
         for i0 in range(0, h, 16):
             rows, cols = _positions(i0, min(h, i0 + 16), w, anchors=False)
