@@ -217,6 +217,27 @@ def test_training_evaluates_with_the_real_codec(tmp_path):
     assert all(float(r.split("\t")[2]) > 0 for r in rows[1:])
 
 
+def test_new_run_takes_its_shape_from_the_flags_and_keeps_it(tmp_path):
+    """--width/--latent/--entropy-width shape a new network; a resume keeps it, and asking a
+    resumed run for another shape is an error, not a silent rebuild."""
+    from lic_codec.train.__main__ import main as train
+
+    data = noise_photos(tmp_path / "data", 1, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0", "--run", str(tmp_path / "r")]
+    shape = ["--width", "16", "--latent", "24", "--entropy-width", "16"]
+    train([*common, "--steps", "1", *shape])
+    cfg = torch.load(tmp_path / "r" / "ckpt.pt", weights_only=False)["config"]
+    assert (cfg["N"], cfg["M"], cfg["Me"]) == (16, 24, 16)
+    train([*common, "--steps", "2", *shape])  # the same shape again resumes
+    assert torch.load(tmp_path / "r" / "ckpt.pt", weights_only=False)["step"] == 2
+    with pytest.raises(SystemExit, match="new network"):
+        train([*common, "--steps", "3", "--latent", "32"])
+    with pytest.raises(SystemExit, match="exceeds"):
+        train([*common[:-1], str(tmp_path / "bad"), "--steps", "1", "--latent", "16",
+               "--entropy-width", "24"])
+
+
 def test_rate_modulation_starts_as_the_same_network_and_codes(tmp_path):
     """--rate-modulation on a trained checkpoint adds decoder scales at 1 (the same function),
     trains them with the gains, and the exported network codes real files."""

@@ -70,6 +70,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--rate-modulation", action="store_true",
                     help="new runs: per-rate channel scales in the synthesis transform "
                          "(models/lic.py), learned at the gains' learning rate")
+    ap.add_argument("--width", type=int, default=None, metavar="N",
+                    help="new runs: width of the analysis/synthesis transforms (default: the "
+                         "--arch's)")
+    ap.add_argument("--latent", type=int, default=None, metavar="M",
+                    help="new runs: latent channels; 128 caps the student's quality at high "
+                         "rates (results/latent_ceiling.tsv)")
+    ap.add_argument("--entropy-width", type=int, default=None, metavar="Me",
+                    help="new runs: latent channels the entropy networks are sized for "
+                         "(ModelConfig.Me; default: all of them)")
     ap.add_argument("--quant", choices=["noise", "hard"], default="noise",
                     help="training quantization: additive uniform noise, or the coder's own "
                          "rounding with straight-through gradients (results/training.md)")
@@ -162,6 +171,14 @@ def main(argv=None) -> None:
         STUDENT if args.arch == "student" else TEACHER)
     if args.rate_modulation and not state:  # a new run: the new scales start at 1
         cfg = dataclasses.replace(cfg, rate_modulation=True)
+    shape = {k: v for k, v in (("N", args.width), ("M", args.latent), ("Me", args.entropy_width))
+             if v is not None}
+    if base and any(getattr(cfg, k) != v for k, v in shape.items()):
+        raise SystemExit("--width/--latent/--entropy-width shape a new network; a resumed or "
+                         "--init run keeps its own (train.widen grows one)")
+    cfg = dataclasses.replace(cfg, **shape)
+    if cfg.entropy_width > cfg.M:
+        raise SystemExit(f"--entropy-width {cfg.Me} exceeds the {cfg.M} latent channels")
     model = LicModel(cfg).to(memory_format=torch.channels_last)
     # latent channels train.widen added or revived: kept in this run's args for resumes
     args.new_channels = (state["args"].get("new_channels") if state
