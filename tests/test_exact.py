@@ -40,6 +40,25 @@ def test_exact_layer_equals_integer_reference():
     assert torch.allclose(got.double() / 256, conv(a.float() / 256).double(), atol=0.02)
 
 
+def test_exact_layer_rounds_shifted_and_unshifted_channels_alike():
+    """The rounding half step lives in the bias (2^(s-1)); a channel whose weights already
+    use 15 bits (s = 0) gets none and must come out unchanged."""
+    torch.manual_seed(1)
+    conv = nn.Conv2d(4, 3, 3, padding=1)
+    with torch.no_grad():
+        conv.weight[0].mul_(2e4 / conv.weight[0].abs().max())  # s = 0
+        conv.weight[1].mul_(1e-3)  # a large shift
+    layer = ExactLayer(conv)
+    assert layer.div[0, 0] == 1 and layer.div[0, 1] > 2**10
+    a = torch.randint(-3, 4, (1, 4, 6, 5)).double()  # small: no channel reaches the clamp
+    acc = _int_conv(a[0].numpy().astype(np.int64), layer.weight.numpy().astype(np.int64),
+                    layer.bias.numpy().astype(np.int64), 1)
+    div = layer.div.view(-1, 1, 1).numpy().astype(np.int64)
+    want = np.floor_divide(acc + div // 2, div)
+    assert np.abs(want).max() < 2**24
+    assert np.array_equal(layer(a)[0].numpy().astype(np.int64), want)
+
+
 def test_exact_leaky_relu_is_integer():
     f = ExactLeakyReLU(0.01)
     a = torch.tensor([-1000.0, -3.0, 0.0, 7.0])

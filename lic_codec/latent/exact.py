@@ -37,10 +37,13 @@ def _round_half_up(x: torch.Tensor) -> torch.Tensor:
     return torch.floor(x + 0.5)
 
 
-def _rescale(acc: torch.Tensor, div: torch.Tensor) -> torch.Tensor:
-    """Accumulator (float64) -> activation grid: round(acc / div) clamped to MAX_ABS_ACT,
-    in place (the same operations as _round_half_up, without three temporaries)."""
-    return acc.div_(div).add_(0.5).floor_().clamp_(-MAX_ABS_ACT, MAX_ABS_ACT)
+def _rescale(acc: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
+    """Accumulator (float64, with ExactLayer.rounding_bias) -> activation grid, in place:
+    floor(acc * 2^-s) clamped to MAX_ABS_ACT, which is round-half-up of the accumulator
+    without the bias' half step (2^(s-1), an integer) divided by 2^s. One pass fewer than
+    div, add 0.5, floor; with the LeakyReLU's in-place rounding the entropy parameters of
+    kodim01 take 28.6 ms instead of 30.8 (the same integers)."""
+    return acc.mul_(inv).floor_().clamp_(-MAX_ABS_ACT, MAX_ABS_ACT)
 
 
 def weight_shifts(peak: torch.Tensor) -> torch.Tensor:
@@ -71,6 +74,11 @@ class ExactLayer:
         b = module.bias.detach().double() if module.bias is not None else torch.zeros_like(peak)
         self.bias = _round_half_up(b * torch.pow(2.0, shifts + F_ACT))
         self.div = torch.pow(2.0, shifts).view(view)
+        # the accumulator's rounding folded into the bias: + 2^(s-1) (an integer; none
+        # when s = 0, where the accumulator is already on the grid), and division by 2^s
+        # as an exact multiplication by 2^-s (see _rescale)
+        self.rounding_bias = self.bias + torch.where(shifts > 0, torch.pow(2.0, shifts - 1), 0.0)
+        self.inv = torch.pow(2.0, -shifts).view(view)
         self.stride, self.padding = module.stride, module.padding
         self.output_padding = getattr(module, "output_padding", (0, 0))
         self.fan_in = int(self.weight.shape[0 if self.transposed else 1]
@@ -78,23 +86,25 @@ class ExactLayer:
 
     def bound(self) -> float:
         """Largest possible |accumulator| for activations within MAX_ABS_ACT."""
-        return self.fan_in * float(1 << W_BITS) * MAX_ABS_ACT + float(self.bias.abs().max())
+        return (self.fan_in * float(1 << W_BITS) * MAX_ABS_ACT
+                + float(self.rounding_bias.abs().max()))
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
         """Integer activations (float32 or float64) -> integer activations (float64, exact:
         |values| <= 2^24, so float32 holds them too); accumulates in float64."""
         a = a.double()
         if self.transposed:
-            acc = F.conv_transpose2d(a, self.weight, self.bias, self.stride, self.padding,
-                                     self.output_padding)
+            acc = F.conv_transpose2d(a, self.weight, self.rounding_bias, self.stride,
+                                     self.padding, self.output_padding)
         elif self.weight.shape[2:] == (1, 1) and a.shape[0] == 1:
             # a 1x1 convolution is a matrix product, and BLAS's is several times faster than
             # the float64 convolution: [Cout, Cin] @ [Cin, h*w]
-            acc = torch.addmm(self.bias[:, None], self.weight[:, :, 0, 0], a[0].flatten(1))
+            acc = torch.addmm(self.rounding_bias[:, None], self.weight[:, :, 0, 0],
+                              a[0].flatten(1))
             acc = acc.view(1, -1, *a.shape[2:])
         else:
-            acc = F.conv2d(a, self.weight, self.bias, self.stride, self.padding)
-        return _rescale(acc, self.div)
+            acc = F.conv2d(a, self.weight, self.rounding_bias, self.stride, self.padding)
+        return _rescale(acc, self.inv)
 
 
 class ExactCheckerboardContext(ExactLayer):
@@ -123,8 +133,9 @@ class ExactCheckerboardContext(ExactLayer):
         flat = (rows * wp + cols)[None, :] + offsets[:, None]  # [T, N]
         # [Cin, T * N] -> [Cin * T, N]: row c * T + t, as the matrix's columns
         gathered = padded.reshape(cin, -1)[:, flat.flatten()].view(cin * len(offsets), -1)
-        acc = torch.addmm(self.bias[:, None], self.matrix, gathered.double())  # [Cout, N]
-        return _rescale(acc, self.div.view(-1, 1))
+        acc = torch.addmm(self.rounding_bias[:, None], self.matrix,
+                          gathered.double())  # [Cout, N]
+        return _rescale(acc, self.inv.view(-1, 1))
 
 
 class ExactLeakyReLU:
@@ -133,7 +144,9 @@ class ExactLeakyReLU:
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
         a = a.double()  # a * num may exceed float32's exact integers
-        neg = _round_half_up(a * self.num / SLOPE_DEN)
+        # a * (num / 1024) is exactly a * num / 1024 (a power-of-two divisor), then rounded
+        # half up in place
+        neg = torch.mul(a, self.num / SLOPE_DEN).add_(0.5).floor_()
         if 0 <= self.num <= SLOPE_DEN:
             # for integer a and a slope in [0, 1], neg <= a exactly when a >= 0, so the max
             # is the select below without its mask (one pass fewer over the activations)
