@@ -122,3 +122,27 @@ def test_training_curve_reports_bd_rate_against_avif(photo, tmp_path, capsys):
     assert [(r[1], r[3]) for r in out] == [("10", "9"), ("20", "9"), ("30", "3")]
     assert abs(float(out[0][4])) < 0.05 and float(out[1][4]) == pytest.approx(-50.0, abs=0.05)
     assert out[2][4] == "-"
+
+
+def test_training_curve_against_an_evaluate_report(tmp_path, capsys):
+    """--against REPORT: the BD-rate against that network's curve on the same images, and a
+    run evaluated on another number of images is refused."""
+    from lic_codec.train.curve import main
+
+    bpp, psnr = [0.2, 0.4, 0.7, 1.1, 1.6], [28.0, 30.5, 32.5, 34.0, 35.0]
+    summary = [{"bpp": b, "psnr": p} for b, p in zip(bpp, psnr)]
+    report = tmp_path / "ref.json"
+    report.write_text(json.dumps({"images": 12, "model": "student", "model_id": "ab" * 16,
+                                  "summary": summary}))
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = ["step\tquality\tbpp\tpsnr\tskipped_channels\timages"]
+    rows += [f"3000\t{i}\t{b * 2}\t{p}\t0\t12" for i, (b, p) in enumerate(zip(bpp, psnr))]
+    (run / "eval.tsv").write_text("\n".join(rows) + "\n")
+    main([str(run), "--against", str(report)])
+    out = capsys.readouterr().out.splitlines()
+    assert "student abababab" in out[0]
+    assert float(out[1].split("\t")[4]) == pytest.approx(100.0, abs=0.05)
+    (run / "eval.tsv").write_text("\n".join(r.replace("\t12", "\t4") for r in rows) + "\n")
+    with pytest.raises(SystemExit, match="4 images"):
+        main([str(run), "--against", str(report)])

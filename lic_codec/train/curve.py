@@ -7,11 +7,16 @@ Evaluations with fewer than four qualities (the runs' evaluations before 2026-11
 are listed without a BD-rate.
 
     python -m lic_codec.train.curve runs/student_v2 runs/sweep/student_cosine [--since 50000]
+
+``--against REPORT`` (a ``python -m lic_codec.evaluate`` report on the same first images)
+gives the BD-rate against that network instead: no AVIF coding, so it takes a second, and arms
+are compared with the shipped network directly.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -49,18 +54,29 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_KODAK,
                     help="the images the runs evaluated on (their first N, N from eval.tsv)")
     ap.add_argument("--since", type=int, default=0, help="only evaluations from this step on")
+    ap.add_argument("--against", type=Path, default=None, metavar="REPORT",
+                    help="BD-rate against this evaluate report (same images) instead of AVIF")
     args = ap.parse_args(argv)
 
     anchors: dict[int, tuple[list[float], list[float]]] = {}
+    anchor_name = "AVIF"
+    if args.against:
+        report = json.loads(args.against.read_text())
+        anchors[report["images"]] = ([r["bpp"] for r in report["summary"]],
+                                     [r["psnr"] for r in report["summary"]])
+        anchor_name = f"{report['model']} {report['model_id'][:8]}"
     table = defaultdict(list)
     for run in args.runs:
         for step, (bpp, psnr, n) in sorted(read_evals(run / "eval.tsv").items()):
             if step < args.since:
                 continue
             if n not in anchors:
+                if args.against:
+                    raise SystemExit(f"{run}: evaluated on {n} images, {args.against} on "
+                                     f"{report['images']}")
                 anchors[n] = avif_curve(args.data, n)
             table[run].append((step, n, len(bpp), bd_rate(*anchors[n], bpp, psnr)))
-    print("run\tstep\timages\tqualities\tBD-rate vs AVIF (%)")
+    print(f"run\tstep\timages\tqualities\tBD-rate vs {anchor_name} (%)")
     for run, rows in table.items():
         for step, n, qualities, bd in rows:
             print(f"{run}\t{step}\t{n}\t{qualities}\t" + ("-" if bd is None else f"{bd:+.1f}"))
