@@ -273,6 +273,46 @@ def test_rate_modulation_starts_as_the_same_network_and_codes(tmp_path):
     assert codec.decode(codec.encode(im, quality=90)).size == im.size
 
 
+def test_weight_average_is_kept_resumed_halved_and_exported(tmp_path):
+    """--ema keeps an average of the weights beside them: it continues across a resume, the
+    float16 copy keeps it, and train.export ships it unless --raw."""
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import half_copy
+    from lic_codec.train.ema import WeightAverage
+    from lic_codec.train.export import main as export
+
+    net = torch.nn.Linear(2, 1)
+    avg = WeightAverage(net, 0.75)
+    with torch.no_grad():
+        start = net.weight.clone()
+        net.weight.add_(4.0)
+    avg.update()
+    assert torch.allclose(avg.state_dict()["weight"], start + 1.0)  # 0.75 a + 0.25 w
+
+    data = noise_photos(tmp_path / "data", 8, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0", "--lr", "1e-3", "--ema", "0.5", "--run", str(tmp_path / "r")]
+    train([*common, "--steps", "2"])
+    ckpt = tmp_path / "r" / "ckpt.pt"
+    first = torch.load(ckpt, weights_only=False)
+    params = dict(LicModel(ModelConfig.from_dict(first["config"])).named_parameters())
+    assert first["ema"].keys() == params.keys()
+    moved = [n for n in params if not torch.equal(first["ema"][n], first["model"][n])]
+    assert moved  # the average lags the weights
+    train([*common, "--steps", "3"])
+    state = torch.load(ckpt, weights_only=False)
+    n = moved[0]  # resumed, the average went on from its saved value, not the weights
+    assert torch.allclose(state["ema"][n], 0.5 * first["ema"][n] + 0.5 * state["model"][n])
+    half_copy(ckpt)
+    assert torch.load(ckpt, weights_only=False)["ema"][n].dtype == torch.float16
+    state = torch.load(ckpt, weights_only=False)
+    for flag, source in (([], "ema"), (["--raw"], "model")):
+        out = tmp_path / ("w" + source)
+        export([str(ckpt), "--name", "student", "--out-dir", str(out), *flag])
+        shipped = torch.load(out / "student.pt", weights_only=False)["model"]
+        assert torch.equal(shipped[n].float(), state[source][n].float()), source
+
+
 def test_distillation_stages_run_and_resume(tmp_path):
     from lic_codec.train.__main__ import main as train
 

@@ -26,6 +26,7 @@ from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoin
 from .compiler import compile_for_training
 from .data import DEFAULT_DATA, SAMPLING, CropDataset
 from .distill import STAGES, Distiller
+from .ema import WeightAverage
 from .guard import SpikeGuard
 from .losses import new_channel_rate_weight, rate_distortion
 
@@ -86,6 +87,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="train only the decoder side: the analysis transform, hyper-analysis "
                          "and encoder gains stay fixed (with --quant hard: 'soft then hard')")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                    help="keep an exponential moving average of the weights (e.g. 0.999, ~1,000 "
+                         "steps), saved in the checkpoint and used by the evaluations and by "
+                         "train.export; 0: none (lic_codec/train/ema.py)")
     ap.add_argument("--skip-factor", type=float, default=10.0,
                     help="skip the update when the gradient norm exceeds this many times its "
                          "running average (0 = never)")
@@ -264,12 +269,16 @@ def main(argv=None) -> None:
     if new_log:
         log.write("step\t" + "\t".join(keys) + "\tlr\twall_s\n")
 
+    # the average continues from the run's own checkpoint; a new run or one that had none
+    # starts it at the current weights
+    ema = WeightAverage(model, args.ema, state.get("ema") if state else None) if args.ema else None
+
     def checkpoint():
         extra = None
         if distiller is not None:
             extra = {k: v for k, v in distiller.state_dict().items() if not k.startswith("teacher.")}
         save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args), extra,
-                        cpu, prior)
+                        cpu, prior, ema.state_dict() if ema else None)
 
     stop = []  # SIGTERM/SIGINT: finish the step, save, exit
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -313,6 +322,8 @@ def main(argv=None) -> None:
         aux_opt.zero_grad(set_to_none=True)
         model.latent.entropy_bottleneck.loss().backward()
         aux_opt.step()
+        if ema is not None:
+            ema.update()
         step += 1
         wall = wall0 + time.time() - t_start
         cpu = cpu0 + time.process_time() - c_start  # all threads of this process
@@ -330,7 +341,7 @@ def main(argv=None) -> None:
             n_acc = 0
         if args.eval_every and step % args.eval_every == 0 and Path(args.eval_data).is_dir():
             try:
-                evaluate_now(model, run, step, args)
+                evaluate_now(model, run, step, args, ema)
             except Exception as exc:  # an evaluation must not cost the run (e.g. code
                 # edited under a running process); the error is logged, training goes on
                 print(f"step {step}: evaluation failed, training continues: {exc!r}",
@@ -346,9 +357,11 @@ def main(argv=None) -> None:
     print(f"stopped at step {step}, {wall / 3600:.2f} h wall, {cpu / 3600:.2f} CPU-hours in total")
 
 
-def evaluate_now(model: LicModel, run: Path, step: int, args) -> None:
-    """Export a copy of the model and code the first Kodak images with the real codec
-    (actual bytes); append mean bpp and PSNR per quality to ``eval.tsv``."""
+def evaluate_now(model: LicModel, run: Path, step: int, args,
+                 ema: WeightAverage | None = None) -> None:
+    """Export a copy of the model (with the averaged weights when there are) and code the
+    first Kodak images with the real codec (actual bytes); append mean bpp and PSNR per
+    quality to ``eval.tsv``."""
     import copy
     import tempfile
 
@@ -356,6 +369,8 @@ def evaluate_now(model: LicModel, run: Path, step: int, args) -> None:
     from .export import export_model
 
     snapshot = copy.deepcopy(model).float().eval()
+    if ema is not None:
+        ema.copy_to(snapshot)
     with tempfile.TemporaryDirectory() as tmp:
         export_model(snapshot, Path(tmp) / f"{model.cfg.arch}.pt")
         rep = evaluate(Path(args.eval_data), list(EVAL_QUALITIES), model.cfg.arch,

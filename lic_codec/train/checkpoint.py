@@ -1,6 +1,6 @@
 """Resumable training checkpoints, one pair of files per run, overwritten atomically:
 
-- ``ckpt.pt``: fp32 model, step, wall time, CPU time, data-order seed, config and arguments. Small
+- ``ckpt.pt``: fp32 model (and its moving average, ``--ema``), step, wall time, CPU time, data-order seed, config and arguments. Small
   enough to commit every session.
 - ``opt.pt``: Adam's state (moments in bfloat16: same range as fp32, half the bytes) for an
   exact resume within a session. Not committed (it would double the size); a run resumed
@@ -35,10 +35,11 @@ def _save(obj, path: Path) -> None:
 
 def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfig, args,
                     distiller: dict | None = None, cpu: float | None = None,
-                    prior: dict | None = None) -> None:
+                    prior: dict | None = None, ema: dict | None = None) -> None:
     """``distiller``: the distillation adapters' state, kept with the student. ``cpu``: CPU
     seconds consumed by training so far (all threads). ``prior``: the training the weights had
-    before this run started from them (see :func:`lineage`)."""
+    before this run started from them (see :func:`lineage`). ``ema``: the averaged parameters
+    (train/ema.py)."""
     path = Path(path)
     _save({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
            "aux_optimizer": aux_opt.state_dict(), "step": step}, path.with_name("opt.pt"))
@@ -49,6 +50,8 @@ def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfi
         ckpt["distiller"] = distiller
     if prior is not None:
         ckpt["prior"] = prior
+    if ema is not None:
+        ckpt["ema"] = ema
     _save(ckpt, path)
 
 
@@ -109,12 +112,14 @@ def as_half(t: torch.Tensor) -> torch.Tensor:
 
 
 def half_copy(path) -> tuple[int, int]:
-    """Rewrite a checkpoint with its model weights in float16 (see :func:`as_half`);
-    -> (bytes before, after)."""
+    """Rewrite a checkpoint with its model weights (and their average) in float16 (see
+    :func:`as_half`); -> (bytes before, after)."""
     path = Path(path)
     before = path.stat().st_size
     state = torch.load(path, map_location="cpu", weights_only=False)
-    state["model"] = {name: as_half(t) for name, t in state["model"].items()}
+    for key in ("model", "ema"):
+        if key in state:
+            state[key] = {name: as_half(t) for name, t in state[key].items()}
     _save(state, path)
     return before, path.stat().st_size
 

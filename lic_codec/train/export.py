@@ -19,6 +19,7 @@ from ..models.config import ModelConfig
 from ..models.lic import LicModel, inference_state, upgrade_state
 from ..models.registry import file_id, retired_path, weights_dir
 from .checkpoint import as_half, lineage
+from .ema import averaged_state
 
 
 def export_model(model: LicModel, path: Path, half: bool = False) -> str:
@@ -59,6 +60,9 @@ def main(argv=None) -> None:
                     "Wikipedia, Debian wallpapers, USC-SIPI, PyPI samples)")
     ap.add_argument("--half", action="store_true",
                     help="store the weights in float16 (half the size; measure the R-D cost)")
+    ap.add_argument("--raw", action="store_true",
+                    help="export the trained weights even when the checkpoint has their "
+                         "moving average (which is exported by default; train --ema)")
     ap.add_argument("--kodak", default=None,
                     help="only record this evaluation report (python -m lic_codec.evaluate "
                          "--out) in the manifest, without re-exporting")
@@ -73,7 +77,8 @@ def main(argv=None) -> None:
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     cfg = ModelConfig.from_dict(state["config"])
     model = LicModel(cfg)
-    model.load_state_dict(upgrade_state(state["model"]))
+    averaged = "ema" in state and not args.raw
+    model.load_state_dict(upgrade_state(averaged_state(state) if averaged else state["model"]))
     model.eval()
     path = out_dir / f"{args.name}.pt"
     man_path = out_dir / "manifest.json"
@@ -103,12 +108,14 @@ def main(argv=None) -> None:
                          "wall_hours": round(state["wall_seconds"] / 3600, 2)},
             "args": {k: v for k, v in state.get("args", {}).items()
                      if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32",
-                              "precision", "gain_lr_scale", "sampling")},
+                              "precision", "gain_lr_scale", "sampling", "ema")},
+            "weights": "moving average" if averaged else "trained",
         },
     })
     man[args.name] = entry
     man_path.write_text(json.dumps(man, indent=2) + "\n")
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:16]}...)")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:16]}...)"
+          + (", the moving average of the weights" if averaged else ""))
 
 
 def retire(out_dir: Path, name: str, man: dict) -> None:
