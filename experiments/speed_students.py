@@ -58,7 +58,8 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2) + "\n")
     for name, r in res.items():
         print(f"{name}: {r['params'] / 1e6:.2f} M params, encode {r['encode_s']:.3f} s, "
-              f"decode {r['decode_s']:.3f} s, teacher decode / this {r['teacher_decode_over_this']:.2f}x")
+              f"decode {r['decode_s']:.3f} s, "
+              f"teacher decode / this {r['teacher_decode_over_this']:.2f}x")
 
 
 if __name__ == "__main__":

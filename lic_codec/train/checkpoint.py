@@ -1,7 +1,7 @@
 """Resumable training checkpoints, one pair of files per run, overwritten atomically:
 
-- ``ckpt.pt``: fp32 model (and its moving average, ``--ema``), step, wall time, CPU time, data-order seed, config and arguments. Small
-  enough to commit every session.
+- ``ckpt.pt``: fp32 model (and its moving average, ``--ema``), step, wall time, CPU time,
+  data-order seed, config and arguments. Small enough to commit every session.
 - ``opt.pt``: Adam's state (moments in bfloat16: same range as fp32, half the bytes) for an
   exact resume within a session. Not committed (it would double the size); a run resumed
   without it restarts Adam with a short warm-up.
