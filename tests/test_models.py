@@ -311,6 +311,37 @@ def test_weight_average_is_kept_resumed_halved_and_exported(tmp_path):
         export([str(ckpt), "--name", "student", "--out-dir", str(out), *flag])
         shipped = torch.load(out / "student.pt", weights_only=False)["model"]
         assert torch.equal(shipped[n].float(), state[source][n].float()), source
+    # a branch (--init) starts from the average too, unless --init-raw
+    for flag, source in (([], "ema"), (["--init-raw"], "model")):
+        branch = tmp_path / ("b" + source)
+        train([*common[:-1], str(branch), "--steps", "0", "--init", str(ckpt), *flag])
+        started = torch.load(branch / "ckpt.pt", weights_only=False)["model"]
+        assert torch.equal(started[n].float(), state[source][n].float()), source
+
+
+def test_two_workers_train_as_one_process_with_their_joint_batch(tmp_path):
+    """--workers 2 --batch 1 takes the step one process takes with --batch 2 (the same crops,
+    the gradients averaged), not the step of worker 0's crop alone."""
+    from lic_codec.train.__main__ import main as train
+
+    data = noise_photos(tmp_path / "data", 9, size=(100, 120))
+    common = ["rd", "--data", str(data), "--patch", "64", "--threads", "1", "--eval-every",
+              "0", "--lr", "1e-3", "--quant", "hard", "--precision", "fp32", "--seed", "5"]
+    train([*common, "--run", str(tmp_path / "init"), "--steps", "0", "--batch", "1"])
+    init = str(tmp_path / "init" / "ckpt.pt")
+    weights = {}
+    for name, flags in (("two", ["--workers", "2", "--batch", "1"]), ("joint", ["--batch", "2"]),
+                        ("alone", ["--batch", "1"])):
+        train([*common, "--run", str(tmp_path / name), "--init", init, "--steps", "2",
+               "--log-every", "1", *flags])
+        state = torch.load(tmp_path / name / "ckpt.pt", weights_only=False)
+        assert state["step"] == 2
+        weights[name] = torch.cat([v.float().flatten() for k, v in sorted(state["model"].items())
+                                   if v.is_floating_point()])
+    assert len((tmp_path / "two" / "log.tsv").read_text().splitlines()) == 3  # worker 0's log
+    same = (weights["two"] - weights["joint"]).abs().mean()
+    other = (weights["two"] - weights["alone"]).abs().mean()
+    assert same < 0.05 * other, (same, other)
 
 
 def test_distillation_stages_run_and_resume(tmp_path):

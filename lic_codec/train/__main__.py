@@ -14,6 +14,7 @@ import dataclasses
 import math
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoin
 from .compiler import compile_for_training
 from .data import DEFAULT_DATA, SAMPLING, CropDataset
 from .distill import STAGES, Distiller
-from .ema import WeightAverage
+from .ema import WeightAverage, averaged_state
 from .guard import SpikeGuard
 from .losses import new_channel_rate_weight, rate_distortion
+from .parallel import SYNC_EVERY, WorkerLost, Workers
 
 DEFAULT_KODAK = DEFAULT_DATA.parent / "kodak"
 EVAL_QUALITIES = (0.0, 25.0, 50.0, 75.0, 100.0)  # five: enough for a BD-rate (train.curve)
@@ -43,7 +45,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--run", required=True, help="run directory (checkpoint + log)")
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--steps", type=int, default=1_000_000, help="stop at this step")
-    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=2, help="crops per step and worker")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes of --threads threads each, sharing every step's batch of "
+                         "workers x --batch crops (data parallel: train/parallel.py)")
     ap.add_argument("--patch", type=int, default=256,
                     help="crop side, a multiple of 64 (2 x 256 px beat 8 x 128 px by 3%% "
                          "BD-rate at equal pixels: results/training.md, 2026-11-30)")
@@ -119,7 +124,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="distill: initial adapters, random or student channel i -> teacher "
                          "channel i (for a teacher widened from the student, train/widen.py)")
     ap.add_argument("--init", default=None,
-                    help="start a new run from this checkpoint's model weights")
+                    help="start a new run from this checkpoint's model weights: the moving "
+                         "average of them where it has one (what its evaluations measured)")
+    ap.add_argument("--init-raw", action="store_true",
+                    help="with --init: the trained weights, not their moving average")
     for term in ("feat", "latent", "recon", "rd"):
         ap.add_argument(f"--w-{term}", type=float, default=None,
                         help=f"distill: weight of the {term} term (default: the stage's)")
@@ -158,6 +166,9 @@ def cpu_has_amx() -> bool:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.workers < 1:
+        raise SystemExit("--workers must be at least 1")
+    workers = Workers(args.workers, list(sys.argv[1:] if argv is None else argv))
     try:
         import compressai  # noqa: F401  (its entropy models are what training optimises)
     except ImportError:
@@ -194,11 +205,13 @@ def main(argv=None) -> None:
     prior = None
     if init:
         prior = lineage(init, args.init)
-        weights = upgrade_state(init["model"])
+        averaged = "ema" in init and not args.init_raw
+        weights = upgrade_state(averaged_state(init) if averaged else init["model"])
         if cfg.rate_modulation and "log_dec_scale" not in weights:
             weights["log_dec_scale"] = model.log_dec_scale.detach().clone()
         model.load_state_dict(weights)
-        print(f"initialised from {args.init} (step {init['step']})")
+        print(f"initialised from {args.init} (step {init['step']}"
+              f"{', the moving average of its weights' if averaged else ''})")
     distiller = None
     if args.mode == "distill":
         if not args.teacher:
@@ -264,8 +277,8 @@ def main(argv=None) -> None:
     data = CropDataset(args.data, args.patch, sampling=args.sampling)
     print(f"{len(data)} training images from {args.data}")
     keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon"] if distiller else [])
-    new_log = not log_path.exists()
-    log = open(log_path, "a", buffering=1)
+    new_log = workers.leads and not log_path.exists()
+    log = open(log_path if workers.leads else os.devnull, "a", buffering=1)
     if new_log:
         log.write("step\t" + "\t".join(keys) + "\tlr\twall_s\n")
 
@@ -297,64 +310,89 @@ def main(argv=None) -> None:
     args.precision = "bf16" if bf16 else "fp32"  # what ran, in the checkpoint (auto resolved)
     print(f"precision: {'bf16 autocast' if bf16 else 'fp32'}")
     model.train()
+    workers.broadcast(model.parameters())  # a new run starts from worker 0's weights
     # the compiled forward shares the model's parameters; evaluation uses the eager model
     forward = compile_for_training(model) if args.compile and distiller is None else model
-    while step < args.steps:
-        lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)
-        for gr in opt.param_groups:
-            gr["lr"] = lr * gr.get("lr_scale", 1.0)
-        x = data.batch(args.batch, seed, step).to(memory_format=torch.channels_last)
-        torch.manual_seed(seed * 1_000_003 + step)  # rate positions and quantization noise
-        t = torch.rand(args.batch) * (K - 1)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            if distiller is None:
-                ramp = None if not args.rate_ramp else new_channel_rate_weight(
-                    cfg.M, args.new_channels, args.rate_ramp, step)
-                terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1, ramp)
+    share = workers.share(args.batch)
+    try:
+        while step < args.steps:
+            lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)
+            for gr in opt.param_groups:
+                gr["lr"] = lr * gr.get("lr_scale", 1.0)
+            # this worker's share of the step's batch of workers x --batch crops
+            x = data.batch(args.batch * workers.world, seed, step, share
+                           ).to(memory_format=torch.channels_last)
+            torch.manual_seed(seed * 1_000_003 + step)  # rate positions and quantization noise
+            t = (torch.rand(args.batch * workers.world) * (K - 1))[share]
+            if workers.rank:  # the other workers' noise is their own
+                torch.manual_seed(seed * 1_000_003 + step + (workers.rank << 40))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                if distiller is None:
+                    ramp = None if not args.rate_ramp else new_channel_rate_weight(
+                        cfg.M, args.new_channels, args.rate_ramp, step)
+                    terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1, ramp)
+                else:
+                    terms = distiller(model, x, t)
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            workers.average_gradients(main_params)
+            norm = torch.nn.utils.clip_grad_norm_(main_params, args.clip or math.inf).item()
+            if guard.ok(norm):
+                opt.step()
             else:
-                terms = distiller(model, x, t)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        norm = torch.nn.utils.clip_grad_norm_(main_params, args.clip or math.inf).item()
-        if guard.ok(norm):
-            opt.step()
-        else:
-            print(f"step {step + 1}: gradient norm {norm:.3g} > {guard.factor:g} x its average "
-                  f"{guard.mean:.3g}: update skipped ({guard.skipped} so far)", flush=True)
-        aux_opt.zero_grad(set_to_none=True)
-        model.latent.entropy_bottleneck.loss().backward()
-        aux_opt.step()
-        if ema is not None:
-            ema.update()
-        step += 1
-        wall = wall0 + time.time() - t_start
-        cpu = cpu0 + time.process_time() - c_start  # all threads of this process
-
-        if not math.isfinite(terms["loss"].item()):
-            raise SystemExit(f"non-finite loss at step {step}; not saving")
-        for k in acc:
-            acc[k] += terms[k].item()
-        n_acc += 1
-        if step % args.log_every == 0:
-            a = {k: v / n_acc for k, v in acc.items()}
-            log.write(f"{step}\t" + "\t".join(f"{a[k]:.4f}" for k in keys)
-                      + f"\t{lr:.2e}\t{wall:.0f}\n")
-            acc = dict.fromkeys(acc, 0.0)
-            n_acc = 0
-        if args.eval_every and step % args.eval_every == 0 and Path(args.eval_data).is_dir():
-            try:
-                evaluate_now(model, run, step, args, ema)
-            except Exception as exc:  # an evaluation must not cost the run (e.g. code
-                # edited under a running process); the error is logged, training goes on
-                print(f"step {step}: evaluation failed, training continues: {exc!r}",
+                print(f"step {step + 1}: gradient norm {norm:.3g} > {guard.factor:g} x its "
+                      f"average {guard.mean:.3g}: update skipped ({guard.skipped} so far)",
                       flush=True)
-                model.train()
-        if time.time() - t_ckpt > args.ckpt_minutes * 60:
+            aux_opt.zero_grad(set_to_none=True)
+            model.latent.entropy_bottleneck.loss().backward()
+            aux_opt.step()
+            if ema is not None:
+                ema.update()
+            step += 1
+            wall = wall0 + time.time() - t_start
+            # the workers' means, whether any of them is asked to stop, and their CPU time
+            # (all threads of every worker process)
+            want_stop = bool(stop) or bool(args.stop_after_minutes and time.time() - t_start
+                                           > args.stop_after_minutes * 60)
+            *sums, stops, cpu_used = workers.sum([*(terms[k].item() for k in keys),
+                                                  float(want_stop), time.process_time() - c_start])
+            cpu = cpu0 + cpu_used
+            means = dict(zip(keys, (v / workers.world for v in sums)))
+            if not math.isfinite(means["loss"]):
+                raise SystemExit(f"non-finite loss at step {step}; not saving")
+            for k in acc:
+                acc[k] += means[k]
+            n_acc += 1
+            if step % SYNC_EVERY == 0:  # the weights are the same bits everywhere; make sure
+                workers.broadcast(model.parameters())
+            if step % args.log_every == 0:
+                a = {k: v / n_acc for k, v in acc.items()}
+                log.write(f"{step}\t" + "\t".join(f"{a[k]:.4f}" for k in keys)
+                          + f"\t{lr:.2e}\t{wall:.0f}\n")
+                acc = dict.fromkeys(acc, 0.0)
+                n_acc = 0
+            if (workers.leads and args.eval_every and step % args.eval_every == 0
+                    and Path(args.eval_data).is_dir()):
+                try:
+                    evaluate_now(model, run, step, args, ema)
+                except Exception as exc:  # an evaluation must not cost the run (e.g. code
+                    # edited under a running process); the error is logged, training goes on
+                    print(f"step {step}: evaluation failed, training continues: {exc!r}",
+                          flush=True)
+                    model.train()
+            if workers.leads and time.time() - t_ckpt > args.ckpt_minutes * 60:
+                checkpoint()
+                t_ckpt = time.time()
+            if stops:
+                break
+    except WorkerLost as exc:
+        if workers.leads:
             checkpoint()
-            t_ckpt = time.time()
-        if stop or (args.stop_after_minutes
-                    and time.time() - t_start > args.stop_after_minutes * 60):
-            break
+        raise SystemExit(f"{exc}; saved at step {step}") from exc
+    finally:
+        workers.close()
+    if not workers.leads:
+        return
     checkpoint()
     print(f"stopped at step {step}, {wall / 3600:.2f} h wall, {cpu / 3600:.2f} CPU-hours in total")
 

@@ -56,19 +56,23 @@ class CropDataset:
     def __len__(self) -> int:
         return len(self.images)
 
-    def batch(self, batch_size: int, seed: int, step: int) -> torch.Tensor:
-        """[B, 3, patch, patch] float in [0, 1]."""
+    def batch(self, batch_size: int, seed: int, step: int, keep: slice | None = None
+              ) -> torch.Tensor:
+        """[B, 3, patch, patch] float in [0, 1]; with ``keep``, only those items of the
+        step's batch (a data-parallel worker's share, train/parallel.py): the same crops."""
         rng = np.random.default_rng([seed, step])
         p = self.patch
-        out = np.empty((batch_size, p, p, 3), dtype=np.uint8)
+        wanted = range(batch_size)[keep or slice(None)]
+        out = np.empty((len(wanted), p, p, 3), dtype=np.uint8)
         for i in range(batch_size):
             pick = (rng.integers(len(self.images)) if self.weights is None
                     else rng.choice(len(self.images), p=self.weights))
             img = self.images[pick]
             y = rng.integers(img.shape[0] - p + 1)
             x = rng.integers(img.shape[1] - p + 1)
+            flip = rng.random() < 0.5
+            if i not in wanted:
+                continue
             crop = img[y : y + p, x : x + p]
-            if rng.random() < 0.5:
-                crop = crop[:, ::-1]
-            out[i] = crop
+            out[i - wanted.start] = crop[:, ::-1] if flip else crop
         return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
