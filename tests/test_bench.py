@@ -125,8 +125,9 @@ def test_training_curve_reports_bd_rate_against_avif(photo, tmp_path, capsys):
 
 
 def test_training_curve_against_an_evaluate_report(tmp_path, capsys):
-    """--against REPORT: the BD-rate against that network's curve on the same images, and a
-    run evaluated on another number of images is refused."""
+    """--against REPORT: the BD-rate against that network's curve on the same images, the
+    PSNR gap at equal rate per quality, and a run evaluated on another number of images is
+    refused."""
     from lic_codec.train.curve import main
 
     bpp, psnr = [0.2, 0.4, 0.7, 1.1, 1.6], [28.0, 30.5, 32.5, 34.0, 35.0]
@@ -143,6 +144,9 @@ def test_training_curve_against_an_evaluate_report(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert "student abababab" in out[0]
     assert float(out[1].split("\t")[4]) == pytest.approx(100.0, abs=0.05)
+    # twice the rate for the same PSNR: below the reference at equal rate, by the reference's
+    # own slope (log-rate interpolation); past its top rate, no number
+    assert out[1].split("\t")[5] == "-2.50 -2.44 -2.14 . ."
     (run / "eval.tsv").write_text("\n".join(r.replace("\t12", "\t4") for r in rows) + "\n")
     with pytest.raises(SystemExit, match="4 images"):
         main([str(run), "--against", str(report)])

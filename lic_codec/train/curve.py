@@ -48,6 +48,21 @@ def avif_curve(data: Path, images: int) -> tuple[list[float], list[float]]:
     return curve["bpp"], curve["psnr"]
 
 
+def psnr_gaps(anchor_bpp: list[float], anchor_psnr: list[float], bpp: list[float],
+              psnr: list[float]) -> str:
+    """Each quality's PSNR minus the anchor's at the same rate (interpolated in log rate), or
+    "." outside the anchor's range. Why: a BD-rate is one number; where along the curve a run
+    is behind (a wide latent lagged by 1 dB at low rates and led at the top) decides what to
+    change."""
+    import numpy as np
+
+    order = np.argsort(anchor_bpp)
+    ab, ap = np.log(np.asarray(anchor_bpp)[order]), np.asarray(anchor_psnr)[order]
+    gaps = [f"{p - np.interp(np.log(b), ab, ap):+.2f}" if ab[0] <= np.log(b) <= ab[-1] else "."
+            for b, p in zip(bpp, psnr)]
+    return " ".join(gaps)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m lic_codec.train.curve", description=__doc__)
     ap.add_argument("runs", nargs="+", type=Path, help="run directories holding eval.tsv")
@@ -75,11 +90,14 @@ def main(argv=None) -> None:
                     raise SystemExit(f"{run}: evaluated on {n} images, {args.against} on "
                                      f"{report['images']}")
                 anchors[n] = avif_curve(args.data, n)
-            table[run].append((step, n, len(bpp), bd_rate(*anchors[n], bpp, psnr)))
-    print(f"run\tstep\timages\tqualities\tBD-rate vs {anchor_name} (%)")
+            table[run].append((step, n, len(bpp), bd_rate(*anchors[n], bpp, psnr),
+                               psnr_gaps(*anchors[n], bpp, psnr)))
+    print(f"run\tstep\timages\tqualities\tBD-rate vs {anchor_name} (%)\t"
+          "dB at equal rate, per quality")
     for run, rows in table.items():
-        for step, n, qualities, bd in rows:
-            print(f"{run}\t{step}\t{n}\t{qualities}\t" + ("-" if bd is None else f"{bd:+.1f}"))
+        for step, n, qualities, bd, gaps in rows:
+            print(f"{run}\t{step}\t{n}\t{qualities}\t" + ("-" if bd is None else f"{bd:+.1f}")
+                  + f"\t{gaps}")
 
 
 if __name__ == "__main__":
