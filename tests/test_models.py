@@ -555,9 +555,10 @@ def test_area_sampling_draws_crops_in_proportion_to_image_size(tmp_path):
         CropDataset(folder, 64, sampling="pixels")
 
 
-def test_gain_lr_scale_moves_only_the_gains_faster(tmp_path):
+def test_gain_and_latent_lr_scales_move_only_their_parameters_faster(tmp_path):
     """--gain-lr-scale: the per-quality gain vectors step S times further than with one lr;
-    every other parameter steps as before (Adam's step is about lr per parameter)."""
+    --latent-lr-scale: the hyperprior and entropy networks; every other parameter steps as
+    before (Adam's step is about lr per parameter)."""
     from lic_codec.train.__main__ import main as train
 
     data = noise_photos(tmp_path / "data", 2)
@@ -573,12 +574,19 @@ def test_gain_lr_scale_moves_only_the_gains_faster(tmp_path):
                str(tmp_path / "a" / "ckpt.pt"), *extra])
         end = torch.load(run / "ckpt.pt", weights_only=False)["model"]
         return {k: (end[k] - start[k]).abs().max().item()
-                for k in ("log_gain", "log_inv_gain", "g_s.0.weight")}
+                for k in ("log_gain", "log_inv_gain", "g_s.0.weight",
+                          "latent.params_anchor.0.weight", "latent.h_s.0.weight")}
 
-    plain, fast = moved("plain"), moved("fast", "--gain-lr-scale", "50")
+    plain = moved("plain")
+    fast = moved("fast", "--gain-lr-scale", "50")
     for k in ("log_gain", "log_inv_gain"):
         assert fast[k] > 10 * plain[k], (k, plain[k], fast[k])
-    assert fast["g_s.0.weight"] < 3 * plain["g_s.0.weight"]
+    for k in ("g_s.0.weight", "latent.params_anchor.0.weight"):
+        assert fast[k] < 3 * plain[k], (k, plain[k], fast[k])
+    both = moved("both", "--gain-lr-scale", "50", "--latent-lr-scale", "20")
+    for k in ("latent.params_anchor.0.weight", "latent.h_s.0.weight", "log_gain"):
+        assert both[k] > 5 * plain[k], (k, plain[k], both[k])
+    assert both["g_s.0.weight"] < 3 * plain["g_s.0.weight"]
     # resuming with another grouping drops the saved Adam state (warm restart), not the run
     train([*common, "--run", str(tmp_path / "plain"), "--steps", "4", "--gain-lr-scale", "5"])
     assert torch.load(tmp_path / "plain" / "ckpt.pt", weights_only=False)["step"] == 4

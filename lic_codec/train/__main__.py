@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="learning rate of the per-quality gain vectors as a multiple of --lr: "
                          "lets the rate points move quickly when the objective changes (e.g. "
                          "--l1), which the trunk's lr alone takes tens of thousands of steps to do")
+    ap.add_argument("--latent-lr-scale", type=float, default=1.0,
+                    help="learning rate of the hyperprior and entropy networks (latent.*) as a "
+                         "multiple of --lr")
     ap.add_argument("--rate-modulation", action="store_true",
                     help="new runs: per-rate channel scales in the synthesis transform "
                          "(models/lic.py), learned at the gains' learning rate")
@@ -145,6 +148,26 @@ def learning_rate(step: int, base: float, decay_at: list[int], warm_from: int = 
         frac = min(1.0, step / max(1, last))
         return warm * (end + (base - end) * 0.5 * (1 + math.cos(math.pi * frac)))
     return base * warm * 0.1 ** sum(step >= s for s in decay_at)
+
+
+def param_groups(model: LicModel, params: list, args) -> list[dict]:
+    """Adam's parameter groups: one at --lr, then (only when their scale is not 1, so that
+    saved optimizer states of runs without them still load) the gain vectors at
+    --gain-lr-scale and the hyperprior and entropy networks at --latent-lr-scale."""
+    gain_ids = {id(model.log_gain), id(model.log_inv_gain)}  # and the decoder's rate scales
+    if model.cfg.rate_modulation:
+        gain_ids.add(id(model.log_dec_scale))
+    latent_ids = {id(p) for n, p in model.named_parameters() if n.startswith("latent.")}
+    scale = {}
+    for ids, s in ((gain_ids, args.gain_lr_scale), (latent_ids, args.latent_lr_scale)):
+        if s != 1.0:
+            scale.update(dict.fromkeys(ids, s))
+    groups = [{"params": [p for p in params if id(p) not in scale], "lr_scale": 1.0}]
+    for s in dict.fromkeys([args.gain_lr_scale, args.latent_lr_scale]):  # in order, once each
+        if s != 1.0:
+            groups.append({"params": [p for p in params if scale.get(id(p)) == s],
+                           "lr_scale": s})
+    return groups
 
 
 def use_bf16(args) -> bool:
@@ -240,15 +263,7 @@ def main(argv=None) -> None:
         main_params += [p for n, p in distiller.named_parameters() if not n.startswith("teacher.")]
     # fused: one kernel over all parameters instead of a loop of small ops per tensor; the
     # same algorithm, ~6% of a student step saved (results/training.md)
-    groups = [{"params": main_params, "lr_scale": 1.0}]
-    if args.gain_lr_scale != 1.0:  # own group: one group as before otherwise, so saved states load
-        gain_ids = {id(model.log_gain), id(model.log_inv_gain)}  # and the decoder's rate scales
-        if cfg.rate_modulation:
-            gain_ids.add(id(model.log_dec_scale))
-        groups = [{"params": [p for p in main_params if id(p) not in gain_ids], "lr_scale": 1.0},
-                  {"params": [p for p in main_params if id(p) in gain_ids],
-                   "lr_scale": args.gain_lr_scale}]
-    opt = torch.optim.Adam(groups, lr=args.lr, fused=True)
+    opt = torch.optim.Adam(param_groups(model, main_params, args), lr=args.lr, fused=True)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     step, wall, cpu = 0, 0.0, 0.0
     seed = args.seed
