@@ -27,6 +27,7 @@ from PIL import Image
 from lic_codec.models.config import ModelConfig
 from lic_codec.models.lic import LicModel, upgrade_state
 from lic_codec.train.checkpoint import load_checkpoint
+from lic_codec.train.ema import averaged_state
 
 KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 
@@ -67,7 +68,10 @@ def main() -> None:
     for path in args.checkpoints:
         state = load_checkpoint(path)
         m = LicModel(ModelConfig.from_dict(state["config"]))
-        m.load_state_dict(upgrade_state({k: v.float() for k, v in state["model"].items()}))
+        # the moving average of the weights where there is one: what evaluations and
+        # exports use
+        weights = averaged_state(state)
+        m.load_state_dict(upgrade_state({k: v.float() for k, v in weights.items()}))
         models.append((f"{path}@{state['step']}", m.eval()))
     import datetime
     import sys
