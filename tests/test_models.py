@@ -3,6 +3,9 @@ resumable training step."""
 
 from __future__ import annotations
 
+import sys
+import time
+
 import pytest
 import torch
 
@@ -342,6 +345,19 @@ def test_two_workers_train_as_one_process_with_their_joint_batch(tmp_path):
     same = (weights["two"] - weights["joint"]).abs().mean()
     other = (weights["two"] - weights["alone"]).abs().mean()
     assert same < 0.05 * other, (same, other)
+
+
+def test_a_worker_that_cannot_start_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    from lic_codec.train.__main__ import main as train
+
+    data = noise_photos(tmp_path / "data", 9, size=(100, 120))
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the helper exits at once, status 1
+    t0 = time.monotonic()
+    with pytest.raises(SystemExit, match="worker 1 exited with status 1 before it started"):
+        train(["rd", "--data", str(data), "--patch", "64", "--steps", "1", "--workers", "2",
+               "--run", str(tmp_path / "r")])
+    assert time.monotonic() - t0 < 60
+    assert not (tmp_path / "r" / "ckpt.pt").exists()
 
 
 def test_distillation_stages_run_and_resume(tmp_path):

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 
 import torch
@@ -47,20 +47,38 @@ class Workers:
             return
         import torch.distributed as dist
 
+        # worker 0 evaluates on Kodak while the others wait in the next all-reduce
+        timeout = datetime.timedelta(hours=1)
         if self.rank == 0:
-            address = f"tcp://127.0.0.1:{_free_port()}"
+            store = dist.TCPStore("127.0.0.1", 0, self.world, is_master=True,
+                                  wait_for_workers=False, timeout=timeout)
             for r in range(1, self.world):
                 env = {**os.environ, ENV_RANK: str(r), ENV_WORLD: str(self.world),
-                       ENV_ADDRESS: address}
+                       ENV_ADDRESS: f"127.0.0.1:{store.port}"}
                 # quiet: worker 0 reports for the run; errors still reach stderr
                 self.helpers.append(subprocess.Popen(
                     [sys.executable, "-m", "lic_codec.train", *argv], env=env,
                     stdout=subprocess.DEVNULL))
+            self._wait_for_helpers(store)
         else:
-            address = os.environ[ENV_ADDRESS]
-        # worker 0 evaluates on Kodak while the others wait in the next all-reduce
-        dist.init_process_group("gloo", init_method=address, rank=self.rank,
-                                world_size=self.world, timeout=datetime.timedelta(hours=1))
+            host, port = os.environ[ENV_ADDRESS].rsplit(":", 1)
+            store = dist.TCPStore(host, int(port), self.world, is_master=False, timeout=timeout)
+            store.set(f"licc/worker{self.rank}", "ready")
+        dist.init_process_group("gloo", store=store, rank=self.rank, world_size=self.world,
+                                timeout=timeout)
+
+    def _wait_for_helpers(self, store) -> None:
+        """Until every helper has started; a helper that exits first (it could not import,
+        or failed) is an error now rather than an hour's wait in the group's set-up."""
+        keys = [f"licc/worker{r}" for r in range(1, self.world)]
+        while not store.check(keys):
+            for r, h in enumerate(self.helpers, 1):
+                if h.poll() is not None:
+                    for other in self.helpers:
+                        other.kill()
+                    raise SystemExit(f"training worker {r} exited with status {h.returncode} "
+                                     "before it started")
+            time.sleep(0.2)
 
     @property
     def leads(self) -> bool:
@@ -118,7 +136,8 @@ class Workers:
         import torch.distributed as dist
 
         try:
-            dist.destroy_process_group()
+            if dist.is_initialized():
+                dist.destroy_process_group()
         finally:
             for h in self.helpers:
                 try:
@@ -133,8 +152,3 @@ class Workers:
         except RuntimeError as exc:  # gloo: a peer closed the connection
             raise WorkerLost(f"a training worker stopped: {exc}") from exc
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
