@@ -299,8 +299,10 @@ def main(argv=None) -> None:
 
     # the average continues from the run's own checkpoint; a new run or one that had none
     # starts it at the current weights
-    ema = WeightAverage(model, args.ema, state.get("ema") if state else None) if args.ema else None
-    if state and "ema" in state and ema is None:
+    # (worker 0's only: the others neither save nor evaluate)
+    ema = (WeightAverage(model, args.ema, state.get("ema") if state else None)
+           if args.ema and workers.leads else None)
+    if state and "ema" in state and not args.ema:
         print("the checkpoint's moving average of the weights is dropped (no --ema)")
 
     def checkpoint():
