@@ -320,6 +320,18 @@ def test_weight_average_is_kept_resumed_halved_and_exported(tmp_path):
         train([*common[:-1], str(branch), "--steps", "0", "--init", str(ckpt), *flag])
         started = torch.load(branch / "ckpt.pt", weights_only=False)["model"]
         assert torch.equal(started[n].float(), state[source][n].float()), source
+    # the run itself can go on from its average (--from-average): same step, average weights
+    train([*common, "--steps", str(state["step"]), "--from-average"])
+    restarted = torch.load(ckpt, weights_only=False)
+    assert restarted["step"] == state["step"]
+    apart = [m for m in params if not torch.equal(state["model"][m], state["ema"][m])]
+    assert apart
+    for m in apart:
+        assert torch.equal(restarted["model"][m].float(), state["ema"][m].float()), m
+    plain = [*common[:-4], "--run", str(tmp_path / "plain"), "--steps", "1"]  # no --ema
+    train(plain)
+    with pytest.raises(SystemExit, match="no moving average"):
+        train([*plain, "--from-average"])
 
 
 def test_two_workers_train_as_one_process_with_their_joint_batch(tmp_path):

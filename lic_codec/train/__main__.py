@@ -131,6 +131,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "average of them where it has one (what its evaluations measured)")
     ap.add_argument("--init-raw", action="store_true",
                     help="with --init: the trained weights, not their moving average")
+    ap.add_argument("--from-average", action="store_true",
+                    help="resume from the run's moving average of the weights instead of its "
+                         "trained weights (Adam restarts with a warm-up; the step count, data "
+                         "order and average go on)")
     for term in ("feat", "latent", "recon", "rd"):
         ap.add_argument(f"--w-{term}", type=float, default=None,
                         help=f"distill: weight of the {term} term (default: the stage's)")
@@ -269,7 +273,12 @@ def main(argv=None) -> None:
     seed = args.seed
     warm_from = 0
     if state:
-        model.load_state_dict(upgrade_state(state["model"]))
+        restart = args.from_average and "ema" in state
+        if args.from_average and not restart:
+            raise SystemExit("--from-average: the checkpoint has no moving average (--ema)")
+        model.load_state_dict(upgrade_state(averaged_state(state) if restart else state["model"]))
+        if restart:  # Adam's moments belong to the trained weights, not to their average
+            state["optimizer"] = None
         step, wall, seed = state["step"], state["wall_seconds"], state["seed"]
         cpu = state["cpu_seconds"]
         prior = prior_training(state)
