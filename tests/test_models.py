@@ -332,6 +332,8 @@ def test_weight_average_is_kept_resumed_halved_and_exported(tmp_path):
     train(plain)
     with pytest.raises(SystemExit, match="no moving average"):
         train([*plain, "--from-average"])
+    with pytest.raises(SystemExit, match="resumes a run"):
+        train([*common[:-1], str(tmp_path / "new"), "--steps", "1", "--from-average"])
 
 
 def test_two_workers_train_as_one_process_with_their_joint_batch(tmp_path):

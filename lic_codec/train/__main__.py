@@ -229,6 +229,9 @@ def main(argv=None) -> None:
     if args.rate_ramp and not args.new_channels:
         raise SystemExit("--rate-ramp needs an --init checkpoint from train.widen --latent or "
                          "--revive (it names the new channels)")
+    if args.from_average and not state:
+        raise SystemExit("--from-average resumes a run: there is no checkpoint in --run "
+                         "(--init starts a new run from an average)")
     prior = None
     if init:
         prior = lineage(init, args.init)
