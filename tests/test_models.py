@@ -793,15 +793,15 @@ def test_rate_ramp_charges_new_channels_a_growing_share():
     assert torch.allclose(full["bpp"], bits_per_pixel(out["likelihoods"], 64 * 64).mean())
 
 
-def test_log_loss_weighs_each_crop_by_its_relative_change(tmp_path):
-    """--log-loss: the objective is mean_b log(loss_b), so each crop's gradient is scaled by
-    1 / loss_b; the logged loss stays the plain one."""
+def test_loss_power_weighs_each_crop_by_a_power_of_its_loss(tmp_path):
+    """--loss-power P: each crop's gradient is scaled by loss_b^-P (P=1: mean_b log loss_b,
+    each crop by its relative change); the logged loss stays the plain one."""
     from lic_codec.train.__main__ import main as train
     from lic_codec.train.losses import rate_distortion
 
     data = noise_photos(tmp_path / "data", 0)
     train(["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
-           "--log-every", "1", "--steps", "2", "--log-loss", "--run", str(tmp_path / "r")])
+           "--log-every", "1", "--steps", "2", "--loss-power", "1", "--run", str(tmp_path / "r")])
     rows = (tmp_path / "r" / "log.tsv").read_text().splitlines()[1:]
     assert len(rows) == 2 and all(float(r.split("\t")[1]) > 0 for r in rows)
 
@@ -809,11 +809,11 @@ def test_log_loss_weighs_each_crop_by_its_relative_change(tmp_path):
     m = LicModel(ModelConfig(N=16, M=24, Nh=16)).train()
     x, t = torch.rand(2, 3, 64, 64), torch.tensor([0.0, 7.0])
 
-    def grads(log_loss: bool, weights: torch.Tensor | None = None):
+    def grads(power: float, weights: torch.Tensor | None = None):
         m.zero_grad()
         torch.manual_seed(1)  # the same quantization noise in every call
         out = m(x, t)
-        terms = rate_distortion(out, x, m.lmbda(t), log_loss=log_loss)
+        terms = rate_distortion(out, x, m.lmbda(t), power=power)
         per_crop = (m.lmbda(t) * 255.0**2 * (out["x_hat"] - x).pow(2).flatten(1).mean(1)
                     + sum(-torch.log2(v).flatten(1).sum(1) for v in out["likelihoods"].values())
                     / (64 * 64))
@@ -821,15 +821,17 @@ def test_log_loss_weighs_each_crop_by_its_relative_change(tmp_path):
         obj.backward()
         return terms, per_crop.detach(), m.g_a[0].weight.grad.clone()
 
-    plain, per_crop, g_plain = grads(False)
-    logged, _, g_log = grads(True)
-    _, _, g_weighted = grads(False, 1 / per_crop)
+    plain, per_crop, g_plain = grads(0)
     assert per_crop[1] > 2 * per_crop[0]  # the top rate's loss dominates the plain sum
     assert torch.allclose(plain["objective"], plain["loss"])
+    logged, _, g_log = grads(1)
     assert torch.allclose(logged["loss"], plain["loss"])  # the log reports the plain loss
     assert torch.allclose(logged["objective"], per_crop.log().mean(), rtol=1e-5)
-    assert torch.allclose(g_log, g_weighted, rtol=1e-4, atol=1e-8)
     assert not torch.allclose(g_log, g_plain / plain["loss"], rtol=1e-2)
+    for power in (1, 2):
+        _, _, g = grads(power)
+        _, _, g_weighted = grads(0, per_crop ** -power)
+        assert torch.allclose(g, g_weighted, rtol=1e-4, atol=1e-8)
 
 
 def test_widen_revive_command_records_the_channels(tmp_path):

@@ -94,11 +94,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--freeze-analysis", action="store_true",
                     help="train only the decoder side: the analysis transform, hyper-analysis "
                          "and encoder gains stay fixed (with --quant hard: 'soft then hard')")
-    ap.add_argument("--log-loss", action="store_true",
-                    help="minimise the batch mean of log(lambda * D + R) instead of its mean: "
-                         "every rate position weighs by its relative change (as BD-rate "
-                         "does), not by the size of its loss, which is several times larger "
-                         "at high rates (train/losses.py)")
+    ap.add_argument("--loss-power", type=float, default=0.0, metavar="P",
+                    help="weigh each crop's gradient by its loss^-P: 0 the plain mean of "
+                         "lambda * D + R, where high rate positions (several times the loss) "
+                         "outweigh low ones; 1 the mean of its log, every position by its "
+                         "relative change, as BD-rate counts (train/losses.py)")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="keep an exponential moving average of the weights (e.g. 0.999, ~1,000 "
@@ -365,7 +365,7 @@ def main(argv=None) -> None:
                     ramp = None if not args.rate_ramp else new_channel_rate_weight(
                         cfg.M, args.new_channels, args.rate_ramp, step)
                     terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1, ramp,
-                                            args.log_loss)
+                                            args.loss_power)
                 else:
                     terms = distiller(model, x, t)
             opt.zero_grad(set_to_none=True)

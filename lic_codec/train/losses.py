@@ -8,14 +8,15 @@ from ..models.lic import bits_per_pixel
 
 
 def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float = 0.0,
-                    channel_rate: torch.Tensor | None = None, log_loss: bool = False) -> dict:
+                    channel_rate: torch.Tensor | None = None, power: float = 0.0) -> dict:
     """loss = mean_b(lambda_b * 255^2 * MSE_b + bpp_b + l1 * sum|y_b| / pixels).
 
-    ``objective`` is what training minimises: the loss, or with ``log_loss`` mean_b(log
-    loss_b), whose gradient weighs each crop by 1 / loss_b. Why: a high rate position's loss
-    is several times a low one's, so in a batch of mixed positions the high rates steer the
-    shared weights; in log terms every position counts by its relative change, as BD-rate
-    counts rate. Each crop's own balance of distortion and rate (its lambda) is unchanged.
+    ``objective`` is what training minimises, an average whose gradient weighs each crop by
+    loss_b^-power: power 0 the loss itself, 1 mean_b(log loss_b). Why: a high rate
+    position's loss is several times a low one's, so in a batch of mixed positions the high
+    rates steer the shared weights; with power 1 every position counts by its relative
+    change, as BD-rate counts rate. Each crop's own balance of distortion and rate (its
+    lambda) is unchanged.
 
     The L1 term on the (gained) latent pushes whole channels to zero, which the coder then
     skips (Fu et al. 2024). ``channel_rate`` [M] weighs each latent channel's rate in the loss
@@ -32,7 +33,12 @@ def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float =
     if l1:
         loss = loss + l1 * sparsity
     psnr = -10 * torch.log10(mse.clamp_min(1e-10))
-    objective = loss.clamp_min(1e-6).log().mean() if log_loss else loss.mean()
+    if power == 0:
+        objective = loss.mean()
+    elif power == 1:
+        objective = loss.clamp_min(1e-6).log().mean()
+    else:  # d/dL of L^(1-p) / (1-p) is L^-p
+        objective = (loss.clamp_min(1e-6).pow(1 - power) / (1 - power)).mean()
     return {"objective": objective, "loss": loss.mean(), "bpp": bpp.mean(), "mse": mse.mean(), "psnr": psnr.mean(),
             "l1": sparsity.mean()}
 
