@@ -95,7 +95,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="train only the decoder side: the analysis transform, hyper-analysis "
                          "and encoder gains stay fixed (with --quant hard: 'soft then hard')")
     ap.add_argument("--loss-power", type=float, default=0.0, metavar="P",
-                    help="weigh each crop's gradient by its loss^-P: 0 the plain mean of "
+                    help="weigh each crop's gradient by its loss^-P (normalised over the "
+                         "step's crops): 0 the plain mean of "
                          "lambda * D + R, where high rate positions (several times the loss) "
                          "outweigh low ones; 1 the mean of its log, every position by its "
                          "relative change, as BD-rate counts (train/losses.py)")

@@ -11,12 +11,14 @@ def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float =
                     channel_rate: torch.Tensor | None = None, power: float = 0.0) -> dict:
     """loss = mean_b(lambda_b * 255^2 * MSE_b + bpp_b + l1 * sum|y_b| / pixels).
 
-    ``objective`` is what training minimises, an average whose gradient weighs each crop by
-    loss_b^-power: power 0 the loss itself, 1 mean_b(log loss_b). Why: a high rate
+    ``objective`` is what training minimises: the loss, or with ``power`` P > 0 the crops'
+    losses weighed by loss_b^-P (held constant, normalised to sum to one). Why: a high rate
     position's loss is several times a low one's, so in a batch of mixed positions the high
-    rates steer the shared weights; with power 1 every position counts by its relative
-    change, as BD-rate counts rate. Each crop's own balance of distortion and rate (its
-    lambda) is unchanged.
+    rates steer the shared weights; with P = 1 every position counts by its relative change
+    (the gradient of mean_b log loss_b), as BD-rate counts rate. The normalisation keeps the
+    gradient norm, which the spike guard watches, independent of how small the losses are;
+    the step is clipped anyway. Each crop's own balance of distortion and rate (its lambda)
+    is unchanged.
 
     The L1 term on the (gained) latent pushes whole channels to zero, which the coder then
     skips (Fu et al. 2024). ``channel_rate`` [M] weighs each latent channel's rate in the loss
@@ -33,14 +35,13 @@ def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float =
     if l1:
         loss = loss + l1 * sparsity
     psnr = -10 * torch.log10(mse.clamp_min(1e-10))
-    if power == 0:
+    if power:
+        weight = loss.detach().clamp_min(1e-6).pow(-power)
+        objective = (weight / weight.sum() * loss).sum()
+    else:
         objective = loss.mean()
-    elif power == 1:
-        objective = loss.clamp_min(1e-6).log().mean()
-    else:  # d/dL of L^(1-p) / (1-p) is L^-p
-        objective = (loss.clamp_min(1e-6).pow(1 - power) / (1 - power)).mean()
-    return {"objective": objective, "loss": loss.mean(), "bpp": bpp.mean(), "mse": mse.mean(), "psnr": psnr.mean(),
-            "l1": sparsity.mean()}
+    return {"objective": objective, "loss": loss.mean(), "bpp": bpp.mean(), "mse": mse.mean(),
+            "psnr": psnr.mean(), "l1": sparsity.mean()}
 
 
 def new_channel_rate_weight(M: int, new: list[int], ramp_steps: int, step: int) -> torch.Tensor:
