@@ -108,7 +108,8 @@ def main(argv=None) -> None:
                          "wall_hours": round(state["wall_seconds"] / 3600, 2)},
             "args": {k: v for k, v in state.get("args", {}).items()
                      if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32",
-                              "precision", "gain_lr_scale", "sampling", "ema")},
+                              "precision", "gain_lr_scale", "sampling", "ema",
+                              "loss_power")},
             "weights": "moving average" if averaged else "trained",
         },
     })
