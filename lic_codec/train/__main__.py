@@ -96,10 +96,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "and encoder gains stay fixed (with --quant hard: 'soft then hard')")
     ap.add_argument("--loss-power", type=float, default=0.0, metavar="P",
                     help="weigh each crop's gradient by its loss^-P (normalised over the "
-                         "step's crops): 0 the plain mean of "
-                         "lambda * D + R, where high rate positions (several times the loss) "
-                         "outweigh low ones; 1 the mean of its log, every position by its "
-                         "relative change, as BD-rate counts (train/losses.py)")
+                         "step's crops): 0 the plain mean of lambda * D + R, where the high "
+                         "rate positions (several times the loss) outweigh the low ones; 1 the "
+                         "mean of its log, every position by its relative change, as BD-rate "
+                         "counts (train/losses.py)")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="keep an exponential moving average of the weights (e.g. 0.999, ~1,000 "
