@@ -835,6 +835,22 @@ def test_loss_power_weighs_each_crop_by_a_power_of_its_loss(tmp_path):
         assert torch.allclose(g, g_weighted, rtol=1e-4, atol=1e-8)
 
 
+def test_rate_skew_draws_more_low_rate_positions_and_skew_1_is_the_old_draw():
+    """--rate-skew A: positions (K - 1) * u^A; A=1 repeats the uniform draw bit for bit (so
+    runs resume unchanged), A=2 puts 1/sqrt(2) = 71% of them below the middle."""
+    from lic_codec.train.__main__ import rate_positions
+
+    torch.manual_seed(3)
+    old = torch.rand(4000) * 7
+    torch.manual_seed(3)
+    assert torch.equal(rate_positions(4000, 8, 1.0), old)
+    torch.manual_seed(3)
+    skewed = rate_positions(4000, 8, 2.0)
+    assert skewed.min() >= 0 and skewed.max() <= 7
+    assert 0.68 < (skewed < 3.5).float().mean() < 0.74
+    assert 0.47 < (old < 3.5).float().mean() < 0.53
+
+
 def test_widen_revive_command_records_the_channels(tmp_path):
     """python -m lic_codec.train.widen CKPT OUT --revive: same architecture, the dead channels
     (found on the training images given) re-initialised and named for --rate-ramp."""

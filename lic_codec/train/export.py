@@ -109,7 +109,7 @@ def main(argv=None) -> None:
             "args": {k: v for k, v in state.get("args", {}).items()
                      if k in ("batch", "patch", "lr", "lr_decay_at", "l1", "clip", "skip_factor", "fp32",
                               "precision", "gain_lr_scale", "sampling", "ema",
-                              "loss_power")},
+                              "loss_power", "rate_skew")},
             "weights": "moving average" if averaged else "trained",
         },
     })
