@@ -100,16 +100,32 @@ def test_sweep_report_tabulates_bd_rate_against_the_anchor(tmp_path, capsys):
     assert json.loads((tmp_path / "s.json").read_text())["half"]["bd_rate_pct"] == pytest.approx(-50)
 
 
-def test_training_curve_reports_bd_rate_against_avif(photo, tmp_path, capsys):
+def test_training_curve_reports_bd_rate_against_avif(photo, tmp_path, capsys, monkeypatch):
     """A run whose evaluations sit at AVIF's own points reads 0%, one at half AVIF's bytes
-    -50%, and an evaluation with three qualities gets no number."""
+    -50%, and an evaluation with three qualities gets no number. AVIF's curve is coded once
+    per image set and then read from the cache, until an image changes."""
+    import lic_codec.bench
+    from lic_codec.train import curve
     from lic_codec.train.curve import avif_curve, main
 
+    monkeypatch.setattr(curve, "CACHE", tmp_path / "cache" / "avif.json")
     data = tmp_path / "kodak"
     data.mkdir()
     crop(photo, 128, 96).save(data / "a.png")
     crop(photo.rotate(180), 128, 96).save(data / "b.png")
     bpp, psnr = avif_curve(data, 2)
+    coded = lic_codec.bench.run_rd
+
+    def no_coding(*a, **k):
+        raise AssertionError("AVIF coded again")
+
+    monkeypatch.setattr(lic_codec.bench, "run_rd", no_coding)
+    assert avif_curve(data, 2) == (bpp, psnr)
+    crop(photo, 96, 96).save(data / "b.png")  # another image: coded afresh
+    with pytest.raises(AssertionError, match="coded again"):
+        avif_curve(data, 2)
+    crop(photo.rotate(180), 128, 96).save(data / "b.png")
+    monkeypatch.setattr(lic_codec.bench, "run_rd", coded)
     run = tmp_path / "run"
     run.mkdir()
     rows = ["step\tquality\tbpp\tpsnr\tskipped_channels\timages"]
