@@ -103,7 +103,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--rate-skew", type=float, default=1.0, metavar="A",
                     help="draw each crop's rate position as (levels - 1) * u^A, u uniform: 1 "
                          "uniform; above 1 more crops at the low rates (A=2: 71%% of them "
-                         "below the middle quality, against 50%%)")
+                         "below the middle quality, against 50%%), below 1 at the high ones")
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="keep an exponential moving average of the weights (e.g. 0.999, ~1,000 "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -56,13 +57,18 @@ def avif_curve(data: Path, images: int) -> tuple[list[float], list[float]]:
     ident = [PIL.__version__, QUALITIES["avif"]] + [
         (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
     key = hashlib.sha256(json.dumps(ident).encode()).hexdigest()
-    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
+    try:
+        cache = json.loads(CACHE.read_text())
+    except (OSError, ValueError):  # none yet, or unreadable: code AVIF afresh
+        cache = {}
     if key not in cache:
         avif = Contender("AVIF", QUALITIES["avif"], *_pillow("AVIF", speed=6))
         curve = mean_curves(run_rd(paths, [avif]))["AVIF"]
         cache[key] = [curve["bpp"], curve["psnr"]]
         CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_text(json.dumps(cache))
+        tmp = CACHE.with_suffix(f".{os.getpid()}.tmp")  # another process may read it now
+        tmp.write_text(json.dumps(cache))
+        tmp.replace(CACHE)
     return cache[key][0], cache[key][1]
 
 
