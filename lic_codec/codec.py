@@ -48,16 +48,16 @@ class Codec:
         """``strip`` drops the ICC profile and EXIF instead of keeping them. ``effort`` above 0
         refines the latent for this image first (refine.py): smaller files at the same
         quality, for more encode time; decoding is unaffected."""
-        from .refine import EFFORT_SNAPSHOTS, MAX_PIXELS
+        from .refine import EFFORT_RUNS, MAX_PIXELS
 
-        if effort not in EFFORT_SNAPSHOTS:
-            raise ValueError(f"effort must be one of {sorted(EFFORT_SNAPSHOTS)}, got {effort}")
+        if effort not in EFFORT_RUNS:
+            raise ValueError(f"effort must be one of {sorted(EFFORT_RUNS)}, got {effort}")
         src = self.source(image, strip)
         if effort and src.size[0] * src.size[1] > MAX_PIXELS:
             raise ImageError(f"--effort {effort} supports images up to {MAX_PIXELS >> 20} "
                              f"megapixels; use effort 0 for this one")
         return self._code(src, self._features(src), resolve_quality(quality, preset),
-                          EFFORT_SNAPSHOTS[effort])
+                          EFFORT_RUNS[effort])
 
     def encode_to_target(self, image: SourceImage | Image.Image | str | Path,
                          target: Target, strip: bool = False) -> SearchResult:
@@ -96,8 +96,8 @@ class Codec:
         with torch.inference_mode():
             return analyse_tiled(self.model.g_a, _pixels(src), self.tile, self.margin)
 
-    def _code(self, src: SourceImage, feats, q: float, snapshots: tuple[int, ...] = ()) -> bytes:
-        """Code the gained latent; with ``snapshots`` (refine.py) also the refined latents, and
+    def _code(self, src: SourceImage, feats, q: float, runs: tuple[int, ...] = ()) -> bytes:
+        """Code the gained latent; with ``runs`` (refine.py) also the refined latents, and
         keep the file of lowest real cost, lambda * MSE + bpp, decoded as the decoder will."""
         import torch
 
@@ -108,7 +108,7 @@ class Codec:
         with torch.inference_mode():
             gain, _ = model.gains(torch.tensor([t]))
             y = feats * gain
-        latents = [y, *refine_latent(model, _pixels(src), y, t, snapshots)]
+        latents = [y, *refine_latent(model, _pixels(src), y, t, runs)]
         files = [self._container(src, y, q) for y in latents]
         if len(files) == 1:
             return files[0]

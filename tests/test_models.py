@@ -37,6 +37,23 @@ def test_student_forward_shapes():
     assert out["likelihoods"]["y"].dtype == torch.float32
 
 
+def test_soft_round_stays_between_neighbours_and_hardens_to_rounding():
+    """refine.soft_round (SGA) mixes each value's floor and ceiling: always between them, with
+    gradients, and at a low temperature almost always the nearer one."""
+    from lic_codec.refine import soft_round
+
+    v = (torch.rand(20000, generator=torch.Generator().manual_seed(1)) - 0.5) * 8
+    v.requires_grad_(True)
+    g = torch.Generator().manual_seed(0)
+    warm = soft_round(v, 0.5, g)
+    assert (warm >= torch.floor(v)).all() and (warm <= torch.floor(v) + 1).all()
+    assert ((warm - torch.round(warm)).abs() > 0.1).float().mean() > 0.2  # soft when warm
+    warm.sum().backward()
+    assert torch.isfinite(v.grad).all() and v.grad.abs().sum() > 0
+    cold = soft_round(v.detach(), 0.02, g)
+    assert ((cold - torch.round(v.detach())).abs() < 1e-3).float().mean() > 0.97
+
+
 def test_gains_interpolate_between_rate_points():
     m = LicModel(ModelConfig(N=16, M=24, Nh=16))
     g, ig = m.gains(torch.tensor([0.0, 0.5, 1.0, 7.0]))

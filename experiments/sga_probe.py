@@ -1,0 +1,93 @@
+"""Probe for lic_codec/refine.py: SGA refinement with a given lr, temperature range and
+snapshots (mid-run latents) on real files. The noisy-rate numbers in results/README.md came
+from a first version of this probe whose --baseline ran refine.py as of commit fad056c.
+Usage:
+    python experiments/sga_probe.py --images 3 --quality 0 50 100 --steps 50 100 200
+Prints, per image and quality, bpp / PSNR / real cost (lambda * MSE + bpp) of each candidate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lic_codec.codec import Codec, _pixels
+from lic_codec.quality import rate_position
+from lic_codec.refine import rd_objective
+
+
+def sga_refine(model, x, y, t, snapshots, lr, tau_max, tau_min, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    y = y.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([y], lr=lr)
+    n = max(snapshots)
+    out = []
+    with torch.enable_grad():
+        for step in range(1, n + 1):
+            tau = tau_max * (tau_min / tau_max) ** ((step - 1) / max(1, n - 1))
+            loss = rd_objective(model, x, y, t, tau, gen)
+            (y.grad,) = torch.autograd.grad(loss, [y])
+            opt.step()
+            if step in snapshots:
+                out.append(y.detach().clone())
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=3)
+    ap.add_argument("--first", type=int, default=0)
+    ap.add_argument("--quality", type=float, nargs="+", default=[0, 50, 100])
+    ap.add_argument("--steps", type=int, nargs="+", default=[50, 100, 200])
+    ap.add_argument("--lr", type=float, default=0.005)
+    ap.add_argument("--tau-max", type=float, default=0.5)
+    ap.add_argument("--tau-min", type=float, default=0.05)
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    codec = Codec("student", Path(a.weights) if a.weights else None)
+    model = codec.model
+    paths = sorted(Path("../shared/data/kodak").glob("*.png"))[a.first:a.first + a.images]
+    rows = []
+    for p in paths:
+        src = codec.source(p)
+        feats = codec._features(src)
+        x = _pixels(src)
+        ref = src.rgb.astype(np.float64)
+        W, H = src.size
+        for q in a.quality:
+            t = rate_position(q, model.cfg.num_levels)
+            with torch.inference_mode():
+                gain, _ = model.gains(torch.tensor([t]))
+                y0 = feats * gain
+            lam = float(model.lmbda(torch.tensor([t]))[0])
+            cands = {"e0": y0}
+            t1 = time.time()
+            for s, yy in zip(sorted(a.steps), sga_refine(model, x, y0, t, sorted(a.steps), a.lr,
+                                                         a.tau_max, a.tau_min)):
+                cands[f"sga{s}"] = yy
+            t2 = time.time()
+            for name, yy in cands.items():
+                data = codec._container(src, yy, q)
+                out = np.asarray(codec.decode(data).convert("RGB"), dtype=np.float64)
+                mse = float(np.mean((out - ref) ** 2))
+                bpp = 8 * len(data) / (W * H)
+                row = dict(image=p.name, q=q, cand=name, bpp=bpp,
+                           psnr=10 * math.log10(255**2 / mse), cost=lam * mse + bpp)
+                rows.append(row)
+                print(f"{p.name} q{q:g} {name:8s} bpp {bpp:.4f} psnr {row['psnr']:.3f} "
+                      f"cost {row['cost']:.4f}", flush=True)
+            print(f"  sga {t2 - t1:.1f}s", flush=True)
+    if a.out:
+        Path(a.out).write_text(json.dumps(dict(args=vars(a), rows=rows), indent=1))
+
+
+if __name__ == "__main__":
+    main()
