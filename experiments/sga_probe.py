@@ -19,24 +19,13 @@ import torch
 
 from lic_codec.codec import Codec, _pixels
 from lic_codec.quality import rate_position
-from lic_codec.refine import rd_objective
+from lic_codec.refine import anneal
 
 
 def sga_refine(model, x, y, t, snapshots, lr, tau_max, tau_min, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    y = y.detach().clone().requires_grad_(True)
-    opt = torch.optim.Adam([y], lr=lr)
+    """The latents after each step count in ``snapshots`` of one run as long as the largest."""
     n = max(snapshots)
-    out = []
-    with torch.enable_grad():
-        for step in range(1, n + 1):
-            tau = tau_max * (tau_min / tau_max) ** ((step - 1) / max(1, n - 1))
-            loss = rd_objective(model, x, y, t, tau, gen)
-            (y.grad,) = torch.autograd.grad(loss, [y])
-            opt.step()
-            if step in snapshots:
-                out.append(y.detach().clone())
-    return out
+    return anneal(model, x, y, t, n, lr, tau_max, tau_min, seed, keep=tuple(snapshots))[:-1]
 
 
 def main():

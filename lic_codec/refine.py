@@ -81,19 +81,27 @@ def rd_objective(model, x: torch.Tensor, y: torch.Tensor, t: float, tau: float,
 def refine_latent(model, x: torch.Tensor, y: torch.Tensor, t: float, runs: tuple[int, ...],
                   seed: int = 0) -> list[torch.Tensor]:
     """Gained latent y [1, M, h, w] -> the latent after each run in ``runs`` (numbers of Adam
-    steps; each run starts from y and anneals the temperature from TAU_START to TAU_END over
-    its own length), same shape. Deterministic for a given machine (seeded); the network is
-    not changed."""
+    steps; each run starts from y), same shape. Deterministic for a given machine (seeded);
+    the network is not changed."""
+    return [anneal(model, x, y, t, steps, seed=seed)[-1] for steps in runs]
+
+
+def anneal(model, x: torch.Tensor, y: torch.Tensor, t: float, steps: int,
+           lr: float = LEARNING_RATE, tau_start: float = TAU_START, tau_end: float = TAU_END,
+           seed: int = 0, keep: tuple[int, ...] = ()) -> list[torch.Tensor]:
+    """One SGA run of ``steps`` Adam steps on a copy of y, the temperature lowered
+    exponentially from tau_start to tau_end over the run -> the latents after each step
+    count in ``keep`` (experiments/sga_probe.py looks at mid-run latents), then the last."""
+    generator = torch.Generator().manual_seed(seed)
+    v = y.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=lr)
     out: list[torch.Tensor] = []
-    for steps in runs:
-        generator = torch.Generator().manual_seed(seed)
-        v = y.detach().clone().requires_grad_(True)
-        opt = torch.optim.Adam([v], lr=LEARNING_RATE)
-        with torch.enable_grad():
-            for step in range(steps):
-                tau = TAU_START * (TAU_END / TAU_START) ** (step / max(1, steps - 1))
-                loss = rd_objective(model, x, v, t, tau, generator)
-                (v.grad,) = torch.autograd.grad(loss, [v])  # no gradients for the weights
-                opt.step()
-        out.append(v.detach().clone())
-    return out
+    with torch.enable_grad():
+        for step in range(steps):
+            tau = tau_start * (tau_end / tau_start) ** (step / max(1, steps - 1))
+            loss = rd_objective(model, x, v, t, tau, generator)
+            (v.grad,) = torch.autograd.grad(loss, [v])  # no gradients for the weights
+            opt.step()
+            if step + 1 in keep:
+                out.append(v.detach().clone())
+    return out + [v.detach().clone()]
