@@ -22,10 +22,12 @@ from lic_codec.quality import rate_position
 from lic_codec.refine import anneal
 
 
-def sga_refine(model, x, y, t, snapshots, lr, tau_max, tau_min, seed=0):
-    """The latents after each step count in ``snapshots`` of one run as long as the largest."""
+def sga_refine(model, x, y, t, snapshots, lr, tau_max, tau_min, seed=0, joint=False):
+    """The latents after each step count in ``snapshots`` of one run as long as the largest
+    (pairs (y, z) with ``joint``)."""
     n = max(snapshots)
-    return anneal(model, x, y, t, n, lr, tau_max, tau_min, seed, keep=tuple(snapshots))[:-1]
+    return anneal(model, x, y, t, n, lr, tau_max, tau_min, seed, keep=tuple(snapshots),
+                  joint=joint)[:-1]
 
 
 def main():
@@ -37,6 +39,8 @@ def main():
     ap.add_argument("--lr", type=float, default=0.005)
     ap.add_argument("--tau-max", type=float, default=0.5)
     ap.add_argument("--tau-min", type=float, default=0.05)
+    ap.add_argument("--joint", action="store_true",
+                    help="also refine the hyper-latent, as candidates named zsga<steps>")
     ap.add_argument("--weights", default=None)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -57,14 +61,19 @@ def main():
                 gain, _ = model.gains(torch.tensor([t]))
                 y0 = feats * gain
             lam = float(model.lmbda(torch.tensor([t]))[0])
-            cands = {"e0": y0}
+            cands = {"e0": (y0, None)}
             t1 = time.time()
             for s, yy in zip(sorted(a.steps), sga_refine(model, x, y0, t, sorted(a.steps), a.lr,
                                                          a.tau_max, a.tau_min)):
-                cands[f"sga{s}"] = yy
+                cands[f"sga{s}"] = (yy, None)
+            if a.joint:
+                for s, yz in zip(sorted(a.steps), sga_refine(
+                        model, x, y0, t, sorted(a.steps), a.lr, a.tau_max, a.tau_min,
+                        joint=True)):
+                    cands[f"zsga{s}"] = yz
             t2 = time.time()
-            for name, yy in cands.items():
-                data = codec._container(src, yy, q)
+            for name, (yy, zz) in cands.items():
+                data = codec._container(src, yy, q, zz)
                 out = np.asarray(codec.decode(data).convert("RGB"), dtype=np.float64)
                 mse = float(np.mean((out - ref) ** 2))
                 bpp = 8 * len(data) / (W * H)

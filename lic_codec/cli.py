@@ -166,7 +166,7 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
               help="Network to encode with (student or teacher).")
 @click.option("--strip", is_flag=True, help="Drop the ICC profile and EXIF metadata.")
 @click.option("-e", "--effort", type=click.IntRange(0, 2), default=0, show_default=True,
-              help="Encoder effort: 1 or 2 refine the latent for each image (files ~3% or ~7% "
+              help="Encoder effort: 1 or 2 refine the latent for each image (files ~3% or ~8% "
                    "smaller at the same quality; ~13 s or ~50 s more per 0.4-megapixel image "
                    "on 2 cores); decoding is unaffected.")
 @_batch_options

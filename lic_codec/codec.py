@@ -96,7 +96,7 @@ class Codec:
         with torch.inference_mode():
             return analyse_tiled(self.model.g_a, _pixels(src), self.tile, self.margin)
 
-    def _code(self, src: SourceImage, feats, q: float, runs: tuple[int, ...] = ()) -> bytes:
+    def _code(self, src: SourceImage, feats, q: float, runs: tuple = ()) -> bytes:
         """Code the gained latent; with ``runs`` (refine.py) also the refined latents, and
         keep the file of lowest real cost, lambda * MSE + bpp, decoded as the decoder will."""
         import torch
@@ -108,8 +108,8 @@ class Codec:
         with torch.inference_mode():
             gain, _ = model.gains(torch.tensor([t]))
             y = feats * gain
-        latents = [y, *refine_latent(model, _pixels(src), y, t, runs)]
-        files = [self._container(src, y, q) for y in latents]
+        latents = [(y, None), *refine_latent(model, _pixels(src), y, t, runs)]
+        files = [self._container(src, y, q, z) for y, z in latents]
         if len(files) == 1:
             return files[0]
         lam = float(model.lmbda(torch.tensor([t]))[0])
@@ -122,13 +122,14 @@ class Codec:
 
         return min(files, key=cost)
 
-    def _container(self, src: SourceImage, y, q: float) -> bytes:
-        """Gained latent [1, M, h, w] -> the whole .licc file."""
+    def _container(self, src: SourceImage, y, q: float, z=None) -> bytes:
+        """Gained latent [1, M, h, w] (and a refined hyper-latent, else h_a(y)) -> the whole
+        .licc file."""
         import torch
 
         model = self.model
         with torch.inference_mode():
-            coded = model.latent.compress(y)
+            coded = model.latent.compress(y, z)
         sections = {
             C.TAG_HYPER: coded.z_bytes,
             C.TAG_ANCHOR: coded.anchor_bytes,

@@ -124,7 +124,8 @@ def test_effort_lowers_the_real_rd_cost(shipped, photo, quality, monkeypatch):
     1's latent, so it is never worse. Shorter runs than the shipped levels keep this fast."""
     from lic_codec import refine
 
-    monkeypatch.setattr(refine, "EFFORT_RUNS", {0: (), 1: (10,), 2: (10, 20)})
+    monkeypatch.setattr(refine, "EFFORT_RUNS", {0: (), 1: (refine.Run(10),),
+                                                2: (refine.Run(10), refine.Run(20, hyper=True))})
     im = photo
     plain = shipped.encode(im, quality=quality)
     refined = shipped.encode(im, quality=quality, effort=1)
@@ -133,6 +134,28 @@ def test_effort_lowers_the_real_rd_cost(shipped, photo, quality, monkeypatch):
             for data in (plain, refined, shipped.encode(im, quality=quality, effort=2))]
     assert cost[2] <= cost[1] < 0.995 * cost[0]
     assert shipped.encode(im, quality=quality, effort=1) == refined  # seeded: repeatable
+
+
+def test_hyper_latent_rate_matches_its_coded_size(shipped, photo):
+    """refine.z_rate, the hyper-latent's bits in the refinement objective, counts what the
+    coder writes (within the stream's few bytes of framing) and interpolates between
+    neighbouring symbols for a soft value."""
+    import torch
+
+    from lic_codec.codec import _pixels
+    from lic_codec.refine import z_bit_costs, z_rate
+
+    lat = shipped.model.latent
+    with torch.no_grad():
+        y = shipped.model.analyse(_pixels(shipped.source(photo)), 0.5)
+        z_sym = torch.round(lat.h_a(y) - lat.z_medians.view(1, -1, 1, 1))
+        costs = z_bit_costs(lat)
+        bits = float(z_rate(*costs, z_sym))
+        coded_bytes = len(lat.compress(y).z_bytes)
+        up = float(z_rate(*costs, z_sym + 1))
+        half = float(z_rate(*costs, z_sym + 0.5))
+    assert bits / 8 <= coded_bytes <= bits / 8 + 16
+    assert half == pytest.approx((bits + up) / 2, rel=1e-5)
 
 
 def test_effort_needs_a_quality_not_a_target(photo, tmp_path):

@@ -174,10 +174,11 @@ class CheckerboardHyperprior(nn.Module):
         return to_grid(self.z_medians).view(1, -1, 1, 1)
 
     @torch.no_grad()
-    def compress(self, y: torch.Tensor) -> CodedLatent:
-        """y: [1, M, h, w] float32 -> coded sections."""
+    def compress(self, y: torch.Tensor, z: torch.Tensor | None = None) -> CodedLatent:
+        """y: [1, M, h, w] float32 -> coded sections. The hyper-latent z [1, Nh, h/4, w/4] is
+        h_a(y) unless given (the encoder's refinement may choose it together with y)."""
         ex, z_tables, y_tables = self._exact()
-        z = self.h_a(y)
+        z = self.h_a(y) if z is None else z
         med_int = self._z_medians_int()
         z_sym = torch.round(z.double() - med_int / ONE)  # [1, Nh, h/4, w/4]
         z_hat_int = (z_sym * ONE + med_int).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
