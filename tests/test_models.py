@@ -138,6 +138,44 @@ def test_adopted_arm_continues_the_trunk(tmp_path):
     assert load_checkpoint(trunk / "ckpt.pt")["step"] == 6
 
 
+def test_branch_merges_back_into_the_trunk(tmp_path):
+    """A branch trains on other crops from the trunk's step; merging at a common step gives
+    the mean weights, averages and Adam moments, adds the branch's CPU time since it
+    branched, and the trunk resumes from the result."""
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.merge import branch, merge
+
+    data = noise_photos(tmp_path / "data", 0, count=3)
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--log-every", "1", "--eval-every", "0", "--ema", "0.9"]
+    trunk, side = tmp_path / "trunk", tmp_path / "side"
+    train([*common, "--run", str(trunk), "--steps", "2"])
+    with pytest.raises(SystemExit, match="other crops"):
+        branch(trunk, side, seed=0)
+    assert branch(trunk, side, seed=5) == 2
+    train([*common, "--run", str(trunk), "--steps", "4"])
+    train([*common, "--run", str(side), "--steps", "3"])
+    with pytest.raises(SystemExit, match="one step"):
+        merge(trunk, [side])
+    train([*common, "--run", str(side), "--steps", "4"])
+    a, b = load_checkpoint(trunk / "ckpt.pt"), load_checkpoint(side / "ckpt.pt")
+    assert b["branch"]["step"] == 2 and b["seed"] == 5  # kept across the branch's resumes
+    w = "g_a.0.weight"
+    assert not torch.equal(a["model"][w], b["model"][w])  # other crops, other weights
+    merged = merge(trunk, [side])
+    assert torch.allclose(merged["model"][w], (a["model"][w] + b["model"][w]) / 2)
+    assert torch.allclose(merged["ema"][w], (a["ema"][w] + b["ema"][w]) / 2)
+    assert merged["cpu_seconds"] == pytest.approx(
+        a["cpu_seconds"] + b["cpu_seconds"] - b["branch"]["cpu_seconds"])
+    resumed = load_checkpoint(trunk / "ckpt.pt")
+    assert resumed["optimizer"] is not None and "branch" not in resumed
+    m0, m1, m = (s["optimizer"]["state"][0]["exp_avg"] for s in (a, b, resumed))
+    assert torch.allclose(m, (m0 + m1) / 2, rtol=1e-2, atol=1e-12)  # bfloat16 moments
+    train([*common, "--run", str(trunk), "--steps", "5"])
+    assert load_checkpoint(trunk / "ckpt.pt")["step"] == 5
+
+
 def test_half_checkpoint_resumes(tmp_path):
     """The committed float16 copy of a checkpoint is half the size, its weights within
     float16 rounding of the original, and training resumes from it."""

@@ -340,7 +340,8 @@ def main(argv=None) -> None:
         if distiller is not None:
             extra = {k: v for k, v in distiller.state_dict().items() if not k.startswith("teacher.")}
         save_checkpoint(ckpt_path, model, opt, aux_opt, step, wall, seed, cfg, vars(args), extra,
-                        cpu, prior, ema.state_dict() if ema else None)
+                        cpu, prior, ema.state_dict() if ema else None,
+                        state.get("branch") if state else None)
 
     stop = []  # SIGTERM/SIGINT: finish the step, save, exit
     for sig in (signal.SIGTERM, signal.SIGINT):

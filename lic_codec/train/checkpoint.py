@@ -35,11 +35,12 @@ def _save(obj, path: Path) -> None:
 
 def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfig, args,
                     distiller: dict | None = None, cpu: float | None = None,
-                    prior: dict | None = None, ema: dict | None = None) -> None:
+                    prior: dict | None = None, ema: dict | None = None,
+                    branch: dict | None = None) -> None:
     """``distiller``: the distillation adapters' state, kept with the student. ``cpu``: CPU
     seconds consumed by training so far (all threads). ``prior``: the training the weights had
     before this run started from them (see :func:`lineage`). ``ema``: the averaged parameters
-    (train/ema.py)."""
+    (train/ema.py). ``branch``: where a branch of another run started (train/merge.py)."""
     path = Path(path)
     _save({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
            "aux_optimizer": aux_opt.state_dict(), "step": step}, path.with_name("opt.pt"))
@@ -52,6 +53,8 @@ def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfi
         ckpt["prior"] = prior
     if ema is not None:
         ckpt["ema"] = ema
+    if branch is not None:
+        ckpt["branch"] = branch
     _save(ckpt, path)
 
 
