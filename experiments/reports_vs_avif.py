@@ -1,5 +1,6 @@
 """BD-rate against Pillow's AVIF (speed 6, the bench's qualities) of ``python -m lic_codec.evaluate``
-reports, with AVIF coded on the same first Kodak images (cached, train/curve.py).
+reports, with AVIF coded on the same images: the first N of the report's folder (``--data``,
+Kodak by default; cached, train/curve.py).
 
     python experiments/reports_vs_avif.py results/effort_sga/effort_*.json [--out FILE]
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from lic_codec.bdrate import bd_rate
 from lic_codec.train.curve import DEFAULT_KODAK, avif_curve
+from lic_codec.train.data import find_images
 
 
 def main() -> None:
@@ -30,13 +32,16 @@ def main() -> None:
             raise SystemExit(f"{arg}: pooled reports differ in network or effort")
         rows = [r for rep in reports for r in rep["rows"]]
         images = sorted({r["image"] for r in rows})
-        first = [p.name for p in sorted(DEFAULT_KODAK.glob("*.png"))[:len(images)]]
+        data = Path(reports[0]["data"]) if len(reports) == 1 else DEFAULT_KODAK
+        if not data.is_dir():  # a report made in another checkout: its images are checked below
+            data = DEFAULT_KODAK
+        first = [p.name for p in find_images(data)[:len(images)]]
         if images != first:
-            raise SystemExit(f"{arg}: images {images} are not the first {len(images)} of Kodak")
+            raise SystemExit(f"{arg}: images {images} are not the first {len(images)} of {data}")
         quals = sorted({r["quality"] for r in rows})
         bpp = [sum(r["bpp"] for r in rows if r["quality"] == q) / len(images) for q in quals]
         psnr = [sum(r["psnr"] for r in rows if r["quality"] == q) / len(images) for q in quals]
-        avif_bpp, avif_psnr = avif_curve(DEFAULT_KODAK, len(images))
+        avif_bpp, avif_psnr = avif_curve(data, len(images))
         bd = bd_rate(avif_bpp, avif_psnr, bpp, psnr)
         effort = reports[0].get("effort")
         out.append({"reports": arg, "images": len(images), "model_id": reports[0]["model_id"],
