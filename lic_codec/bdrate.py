@@ -11,9 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr) -> float | None:
+def bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr,
+            within: tuple[float, float] | None = None) -> float | None:
     """Percent rate change of ``test`` against ``anchor``; None if the PSNR ranges do not
-    overlap or a curve has fewer than four usable points."""
+    overlap or a curve has fewer than four usable points. ``within`` (lo, hi) narrows the
+    interval to that PSNR window, to compare two codecs against the same anchor over the
+    same range when their own ranges differ."""
     curves = []
     for rate, psnr in ((anchor_rate, anchor_psnr), (test_rate, test_psnr)):
         r = np.asarray(rate, dtype=np.float64)
@@ -26,6 +29,8 @@ def bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr) -> float | None:
         curves.append((np.log(r[order]), d[order]))
     (lr1, d1), (lr2, d2) = curves
     lo, hi = max(d1.min(), d2.min()), min(d1.max(), d2.max())
+    if within is not None:
+        lo, hi = max(lo, within[0]), min(hi, within[1])
     if hi <= lo:
         return None
     deg = 3

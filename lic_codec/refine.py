@@ -145,10 +145,11 @@ def refine_latent(model, x: torch.Tensor, y: torch.Tensor, t: float, runs: tuple
 
 def anneal(model, x: torch.Tensor, y: torch.Tensor, t: float, steps: int,
            lr: float = LEARNING_RATE, tau_start: float = TAU_START, tau_end: float = TAU_END,
-           seed: int = 0, keep: tuple[int, ...] = (), joint: bool = False) -> list:
-    """One SGA run of ``steps`` Adam steps on a copy of y, the temperature lowered
-    exponentially from tau_start to tau_end over the run -> the latents after each step
-    count in ``keep`` (experiments/sga_probe.py looks at mid-run latents), then the last.
+           seed: int = 0, keep: tuple[int, ...] = (), joint: bool = False,
+           lr_end: float | None = None) -> list:
+    """One SGA run of ``steps`` Adam steps on a copy of y, the temperature (and, with
+    ``lr_end``, the learning rate) lowered exponentially over the run -> the latents after
+    each step count in ``keep`` (experiments/sga_probe.py looks at mid-run latents), then the last.
     With ``joint`` the hyper-latent is refined too, from h_a(y), and each entry is a pair
     (y, z) to code with compress(y, z)."""
     generator = torch.Generator().manual_seed(seed)
@@ -168,7 +169,10 @@ def anneal(model, x: torch.Tensor, y: torch.Tensor, t: float, steps: int,
     out: list = []
     with torch.enable_grad():
         for step in range(steps):
-            tau = tau_start * (tau_end / tau_start) ** (step / max(1, steps - 1))
+            frac = step / max(1, steps - 1)
+            tau = tau_start * (tau_end / tau_start) ** frac
+            if lr_end is not None:
+                opt.param_groups[0]["lr"] = lr * (lr_end / lr) ** frac
             loss = rd_objective(model, x, v, t, tau, generator, z, z_costs)
             grads = torch.autograd.grad(loss, free)  # no gradients for the weights
             for p, g in zip(free, grads):

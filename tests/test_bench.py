@@ -28,6 +28,18 @@ def test_bd_rate_of_a_scaled_curve(factor):
     assert bd_rate(test, PSNRS, RATES, PSNRS) == pytest.approx((1 / factor - 1) * 100, abs=1e-6)
 
 
+def test_bd_rate_within_a_window():
+    # a test curve 10% dearer below 32 dB and 30% dearer above: the window picks the part
+    psnr = [28.0, 30.0, 31.0, 32.0, 33.0, 34.0, 36.0]
+    rate = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0]
+    test = [r * (1.1 if d <= 32 else 1.3) for r, d in zip(rate, psnr)]
+    whole = bd_rate(rate, psnr, test, psnr)
+    assert 10 < whole < 30
+    assert bd_rate(rate, psnr, test, psnr, within=(33.0, 36.0)) > whole
+    assert bd_rate(rate, psnr, test, psnr, within=(28.0, 31.0)) < whole
+    assert bd_rate(rate, psnr, test, psnr, within=(40.0, 45.0)) is None
+
+
 def test_bd_rate_without_overlap_or_points():
     assert bd_rate(RATES, PSNRS, RATES, [p + 20 for p in PSNRS]) is None
     assert bd_rate(RATES[:3], PSNRS[:3], RATES, PSNRS) is None
