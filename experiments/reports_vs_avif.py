@@ -12,8 +12,8 @@ range when the candidate reaches further:
         --window-of results/student_36c5cf85_kodak12.json
 
 ``--against REPORT`` takes that report's curve (the same images) as the anchor instead of
-AVIF, e.g. a merge against the shipped student. Each line also gives the PSNR difference at
-equal rate at each of the anchor's points (train/curve.py's ``psnr_gaps``).
+AVIF, e.g. a merge against the shipped student. Each line also gives, at each of the report's
+own qualities, its PSNR minus the anchor's at the same rate (train/curve.py's ``psnr_gaps``).
 
 An argument ``A.json+B.json`` pools the per-image rows of reports on disjoint images (e.g. the
 first 6 Kodak images and the next 6, evaluated separately); the pooled images must be the
