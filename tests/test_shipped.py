@@ -122,7 +122,9 @@ def _rd_cost(codec, im, data, quality):
 def test_effort_lowers_the_real_rd_cost(shipped, photo, quality, monkeypatch):
     """Refining the latent (--effort) lowers the objective the network was trained for, measured
     on the real file; the file decodes with the unchanged decoder; effort 2 also tries effort
-    1's latent, so it is never worse. Shorter runs than the shipped levels keep this fast."""
+    1's latent, so it is never worse. Shorter runs than the shipped levels keep this fast: 10
+    steps gain the 192-channel student b4ee55c6 only 0.3-0.4% of the cost at q0 on this crop
+    (1.2% in effort 1's 25 steps; 1.3% at q100), hence the 0.1% margin."""
     from lic_codec import refine
 
     monkeypatch.setattr(refine, "EFFORT_RUNS", {0: (), 1: (refine.Run(10),),
@@ -133,7 +135,7 @@ def test_effort_lowers_the_real_rd_cost(shipped, photo, quality, monkeypatch):
     assert refined != plain
     cost = [_rd_cost(shipped, im, data, quality)
             for data in (plain, refined, shipped.encode(im, quality=quality, effort=2))]
-    assert cost[2] <= cost[1] < 0.995 * cost[0]
+    assert cost[2] <= cost[1] < 0.999 * cost[0]
     assert shipped.encode(im, quality=quality, effort=1) == refined  # seeded: repeatable
 
 
