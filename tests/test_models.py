@@ -925,3 +925,48 @@ def test_widen_revive_command_records_the_channels(tmp_path):
     w0, w1 = before["model"]["g_a.6.weight"], after["model"]["g_a.6.weight"]
     live = [c for c in range(w0.shape[0]) if c not in dead]
     assert torch.equal(w0[live], w1[live]) and not torch.equal(w0[dead], w1[dead])
+
+
+def test_narrowed_entropy_networks_keep_the_rest_and_code(tmp_path):
+    """train.narrow: a smaller entropy width (ModelConfig.Me) from a trained student; the
+    transforms and hyper-analysis are the same, the hyper-synthesis keeps a subset of its
+    features exactly, training continues from it and the exported network codes real files."""
+    from PIL import Image
+
+    from lic_codec.codec import Codec
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.export import main as export
+    from lic_codec.train.narrow import main as narrow_main
+    from lic_codec.train.narrow import _strongest, narrow
+
+    data = noise_photos(tmp_path / "data", 7, count=2, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0"]
+    train([*common, "--run", str(tmp_path / "s"), "--steps", "1"])
+    narrow_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "n.pt"),
+                 "--entropy-width", "32"])
+    old = LicModel(ModelConfig.from_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["config"]))
+    state = load_checkpoint(tmp_path / "n.pt")
+    new = LicModel(ModelConfig.from_dict(state["config"]))
+    new.load_state_dict(state["model"])
+    old.load_state_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["model"])
+    assert new.cfg.entropy_width == 32 and new.cfg.M == old.cfg.M
+    assert new.param_count() < 0.8 * old.param_count()
+    assert state["prior"]["steps"] == 1
+    for name in ("g_a.0.weight", "g_s.0.weight", "latent.h_a.0.weight", "latent.h_s.2.weight"):
+        assert torch.equal(new.state_dict()[name], old.state_dict()[name])
+    z = torch.randn(1, old.cfg.Nh, 3, 4)
+    with torch.no_grad():
+        a, b = old.latent.h_s(z), new.latent.h_s(z)
+    kept = _strongest(old.latent.h_s[4], 2 * 32)  # the 64 hyper features with most weight
+    assert torch.equal(a[:, kept], b)
+    with pytest.raises(ValueError, match="entropy width"):
+        narrow(old, old.cfg.entropy_width)
+
+    train([*common, "--run", str(tmp_path / "n"), "--init", str(tmp_path / "n.pt"), "--steps", "1"])
+    export([str(tmp_path / "n" / "ckpt.pt"), "--name", "student", "--out-dir",
+            str(tmp_path / "wts")])
+    codec = Codec(weights=tmp_path / "wts")
+    im = Image.open(next(data.glob("*.png")))
+    assert codec.decode(codec.encode(im, quality=60)).size == im.size
