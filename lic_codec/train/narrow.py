@@ -1,8 +1,9 @@
 """A student with narrower entropy networks (smaller ModelConfig.Me), started from a trained one.
 
-Why: the exact integer entropy networks cost the student about as much decode time as the
-teacher's (38 against 65 ms on a Kodak image, results/decode_split_*.json) while its synthesis
-is four times cheaper, which caps the student/teacher decode-speed ratio near 2.8x. Their
+Why: the exact integer entropy networks cost the student more than half the decode time
+they cost the teacher (38 against 65 ms on a Kodak image, results/decode_split_*.json) while
+its synthesis is four times cheaper, which caps the student/teacher decode-speed ratio near
+2.8x. Their
 matrix products scale with Me^2, so halving Me takes most of that time away; what it costs in
 rate is what training from here has to show.
 
