@@ -970,3 +970,53 @@ def test_narrowed_entropy_networks_keep_the_rest_and_code(tmp_path):
     codec = Codec(weights=tmp_path / "wts")
     im = Image.open(next(data.glob("*.png")))
     assert codec.decode(codec.encode(im, quality=60)).size == im.size
+
+
+def test_deepened_analysis_starts_as_the_same_network_and_codes(tmp_path):
+    """train.deepen: residual blocks in the student's g_a start as the identity (the deepened
+    network computes what its source did), sit at 1/4 and 1/8 of the image, and the deepened
+    network trains, exports and codes real files; the decoder's layers are untouched."""
+    from PIL import Image
+
+    from lic_codec.codec import Codec
+    from lic_codec.models.layers import ResidualBlock
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.deepen import deepen
+    from lic_codec.train.deepen import main as deepen_main
+    from lic_codec.train.export import main as export
+
+    data = noise_photos(tmp_path / "data", 8, count=2, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0"]
+    train([*common, "--run", str(tmp_path / "s"), "--steps", "2"])
+    deepen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "d.pt"),
+                 "--analysis-blocks", "1"])
+    old = LicModel(ModelConfig.from_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["config"]))
+    old.load_state_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["model"])
+    state = load_checkpoint(tmp_path / "d.pt")
+    new = LicModel(ModelConfig.from_dict(state["config"]))
+    new.load_state_dict(state["model"])
+    assert new.cfg.analysis_blocks == 1 and state["prior"]["steps"] == 2
+    kinds = [type(m).__name__ for m in new.g_a]
+    assert kinds.index("ResidualBlock") == 4 and kinds.count("ResidualBlock") == 2
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        a, b = old.g_a(x), new.g_a(x)
+    assert torch.equal(a, b) and a.abs().max() > 0
+    for name in old.state_dict():
+        if not name.startswith("g_a."):
+            assert torch.equal(old.state_dict()[name], new.state_dict()[name]), name
+    with pytest.raises(ValueError, match="without analysis blocks"):
+        deepen(new, 1)
+
+    train([*common, "--run", str(tmp_path / "d"), "--init", str(tmp_path / "d.pt"),
+           "--steps", "2"])
+    trained = load_checkpoint(tmp_path / "d" / "ckpt.pt")["model"]
+    block = [i for i, m in enumerate(new.g_a) if isinstance(m, ResidualBlock)][0]
+    assert trained[f"g_a.{block}.conv2.weight"].abs().max() > 0  # the blocks learn
+    export([str(tmp_path / "d" / "ckpt.pt"), "--name", "student", "--out-dir",
+            str(tmp_path / "wts")])
+    codec = Codec(weights=tmp_path / "wts")
+    im = Image.open(next(data.glob("*.png")))
+    assert codec.decode(codec.encode(im, quality=60)).size == im.size

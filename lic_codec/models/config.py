@@ -25,6 +25,11 @@ class ModelConfig:
     # only their output layer serving all M channels. Lets the latent grow (the quality
     # ceiling at high rates) at a fraction of the parameters (results/training.md)
     Me: int = 0
+    # student only: residual blocks after the GDN at 1/4 and at 1/8 of the image in g_a.
+    # Encoder-only capacity: decoding never runs g_a, so they cost no decode time
+    # (Yang & Mandt, "Computationally-efficient neural image compression with shallow
+    # decoders", ICCV 2023: a stronger analysis closes part of the amortization gap)
+    analysis_blocks: int = 0
     lambdas: tuple[float, ...] = field(default=DEFAULT_LAMBDAS)
     # teacher-only knobs (ignored by the student)
     res_blocks: int = 0

@@ -35,10 +35,14 @@ class Synthesis(nn.Sequential):
 
 
 def student_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
-    """Four stride-2 convolutions with GDN (Balle et al. 2018) at small width: fast on a CPU."""
+    """Four stride-2 convolutions with GDN (Balle et al. 2018) at small width: fast on a CPU.
+    ``cfg.analysis_blocks`` residual blocks at 1/4 and at 1/8 deepen g_a only (the encoder);
+    with none the layer indexes are those of every student before them."""
     N, M = cfg.N, cfg.M
+    blocks = [ResidualBlock(N) for _ in range(2 * cfg.analysis_blocks)]
+    at4, at8 = blocks[: cfg.analysis_blocks], blocks[cfg.analysis_blocks :]
     g_a = nn.Sequential(
-        conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M)
+        conv(3, N), GDN(N), conv(N, N), GDN(N), *at4, conv(N, N), GDN(N), *at8, conv(N, M)
     )
     g_s = Synthesis(
         deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
