@@ -24,11 +24,9 @@ from pathlib import Path
 
 import torch
 
-from ..models.config import ModelConfig
 from ..models.layers import ResidualBlock
-from ..models.lic import LicModel, upgrade_state
-from .checkpoint import load_checkpoint
-from .ema import averaged_state
+from ..models.lic import LicModel
+from .narrow import source_model
 from .widen import _write
 
 
@@ -68,9 +66,7 @@ def main(argv=None) -> None:
     ap.add_argument("--analysis-blocks", type=int, required=True, metavar="K",
                     help="residual blocks at 1/4 and (again) at 1/8 of the image")
     args = ap.parse_args(argv)
-    state = load_checkpoint(args.source)
-    src = LicModel(ModelConfig.from_dict(state["config"]))
-    src.load_state_dict(upgrade_state({k: v.float() for k, v in averaged_state(state).items()}))
+    state, src = source_model(args.source)
     model = deepen(src, args.analysis_blocks)
     _write(model, state, args.source, args.out, "deepened_from")
     print(f"{args.out}: {args.analysis_blocks} analysis blocks at 1/4 and 1/8, "

@@ -85,6 +85,15 @@ def narrow(src: LicModel, Me: int) -> LicModel:
     return dst
 
 
+def source_model(path: Path) -> tuple[dict, LicModel]:
+    """A checkpoint and the network it holds, with its moving average of the weights when it
+    has one: the start of a reshaped network (narrow, deepen)."""
+    state = load_checkpoint(path)
+    src = LicModel(ModelConfig.from_dict(state["config"]))
+    src.load_state_dict(upgrade_state({k: v.float() for k, v in averaged_state(state).items()}))
+    return state, src
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m lic_codec.train.narrow", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,9 +102,7 @@ def main(argv=None) -> None:
     ap.add_argument("out", type=Path, help="the checkpoint to write (step 0)")
     ap.add_argument("--entropy-width", type=int, required=True, metavar="ME")
     args = ap.parse_args(argv)
-    state = load_checkpoint(args.source)
-    src = LicModel(ModelConfig.from_dict(state["config"]))
-    src.load_state_dict(upgrade_state({k: v.float() for k, v in averaged_state(state).items()}))
+    state, src = source_model(args.source)
     model = narrow(src, args.entropy_width)
     _write(model, state, args.source, args.out, "narrowed_from")
     print(f"{args.out}: entropy width {src.cfg.entropy_width} -> {args.entropy_width}, "
