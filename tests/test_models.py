@@ -1020,3 +1020,49 @@ def test_deepened_analysis_starts_as_the_same_network_and_codes(tmp_path):
     codec = Codec(weights=tmp_path / "wts")
     im = Image.open(next(data.glob("*.png")))
     assert codec.decode(codec.encode(im, quality=60)).size == im.size
+
+
+def test_permuted_latent_is_the_same_network_but_for_the_context_inputs(tmp_path):
+    """train.permute: reordering the latent channels keeps the network's function when the
+    context reads the same set of channels; a channel it newly reads starts at zero weight and
+    the ones it still reads keep theirs; the CLI ranks the channels by rate and writes a
+    checkpoint the trainer can start from."""
+    from lic_codec.train.checkpoint import load_checkpoint
+    from lic_codec.train.permute import channel_rates, permute
+    from lic_codec.train.permute import main as permute_main
+    from lic_codec.train.__main__ import main as train
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="student", N=16, M=12, Nh=8, Me=8)
+    model = LicModel(cfg).eval()
+    with torch.no_grad():
+        model.latent.context.weight.normal_()
+    x, t = torch.rand(1, 3, 64, 64), torch.tensor([3.0])
+    same_set = torch.cat([torch.randperm(8), 8 + torch.randperm(4)])
+    p = permute(model, same_set).eval()
+    with torch.no_grad():
+        a, b = model(x, t), p(x, t)
+    assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5)
+    assert torch.allclose(a["likelihoods"]["y"][:, same_set], b["likelihoods"]["y"], atol=1e-5)
+
+    swap = torch.tensor([11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0])  # 11 in, 0 out of the context
+    w_old, w_new = model.latent.context.weight, permute(model, swap).latent.context.weight
+    assert torch.equal(w_new[:, 0], torch.zeros_like(w_new[:, 0]))
+    assert torch.equal(w_new[:, 1:], w_old[:, 1:])
+    with pytest.raises(ValueError, match="permutation"):
+        permute(model, torch.zeros(12, dtype=torch.long))
+
+    share = channel_rates(model, torch.rand(2, 3, 64, 64))
+    assert share.shape == (12,) and abs(float(share.sum()) - 1) < 1e-5
+
+    data = noise_photos(tmp_path / "data", 9, count=2, size=(70, 80))
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0", "--latent", "12", "--entropy-width", "8"]
+    train([*common, "--run", str(tmp_path / "s"), "--steps", "1"])
+    permute_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "p.pt"), "--data", str(data),
+                  "--images", "2"])
+    state = load_checkpoint(tmp_path / "p.pt")
+    assert state["step"] == 0 and state["prior"]["steps"] == 1
+    train([*common, "--run", str(tmp_path / "p"), "--init", str(tmp_path / "p.pt"),
+           "--steps", "1"])
+    assert load_checkpoint(tmp_path / "p" / "ckpt.pt")["step"] == 1
