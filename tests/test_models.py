@@ -1051,6 +1051,11 @@ def test_permuted_latent_is_the_same_network_but_for_the_context_inputs(tmp_path
     assert torch.equal(w_new[:, 1:], w_old[:, 1:])
     with pytest.raises(ValueError, match="permutation"):
         permute(model, torch.zeros(12, dtype=torch.long))
+    deep = LicModel(ModelConfig(arch="student", N=16, M=12, Nh=8, Me=8, analysis_blocks=1))
+    deep.eval()
+    with torch.no_grad():
+        a, b = deep(x, t), permute(deep, same_set).eval()(x, t)
+    assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5)  # g_a's last conv found
 
     share = channel_rates(model, torch.rand(2, 3, 64, 64))
     assert share.shape == (12,) and abs(float(share.sum()) - 1) < 1e-5

@@ -3,7 +3,7 @@
 Why: with ModelConfig.Me < M the context reads the first Me latent channels, and which
 channels those are is an accident of how the latent grew. In student_v4 the first 128 of
 192 carry ~66% of the rate on training crops, the 128 with the most rate 80-96% (q100-q0);
-a context cut to 80 channels reads 43-49% against 57-86% for the top 80. A channel with no
+a context cut to 80 channels reads 43-49% against 58-86% for the top 80. A channel with no
 rate tells the context nothing.
 
 How: the latent channels are permuted everywhere they appear (g_a's last layer, the gains,
@@ -51,11 +51,14 @@ def permute(model: LicModel, order: torch.Tensor) -> LicModel:
     keeps its weights for the channels it still reads and starts at zero for the others."""
     M, Me = model.cfg.M, model.cfg.entropy_width
     order = torch.as_tensor(order)
+    if model.cfg.arch != "student":
+        raise ValueError("only a student's latent can be permuted (its g_a ends in a conv)")
     if sorted(order.tolist()) != list(range(M)):
         raise ValueError("order must be a permutation of the latent channels")
     out = LicModel(model.cfg)
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    rows = {"g_a.6.weight": 0, "g_a.6.bias": 0, "g_s.0.weight": 0,  # dim holding M
+    last = f"g_a.{len(model.g_a) - 1}"  # conv(N, M), after any analysis blocks
+    rows = {f"{last}.weight": 0, f"{last}.bias": 0, "g_s.0.weight": 0,  # dim holding M
             "latent.h_a.0.weight": 1, "log_gain": 1, "log_inv_gain": 1}
     for k, dim in rows.items():
         state[k] = state[k].index_select(dim, order)
