@@ -27,8 +27,10 @@ import json
 from pathlib import Path
 
 from lic_codec.bdrate import bd_rate
-from lic_codec.train.curve import DEFAULT_KODAK, avif_curve, psnr_gaps
+from lic_codec.train.curve import avif_curve, psnr_gaps
 from lic_codec.train.data import find_images
+
+DEFAULT_KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 
 
 def mean_curve(rows: list[dict], n_images: int) -> tuple[list[float], list[float]]:

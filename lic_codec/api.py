@@ -35,6 +35,11 @@ def get_codec(model: str = "student") -> "Codec":
     return _codecs[key]
 
 
+# the keywords of encode(); the Pillow plugin forwards exactly these from Image.save
+ENCODE_OPTIONS = ("quality", "preset", "target_size", "target_bpp", "target_psnr", "model",
+                  "strip", "effort")
+
+
 def encode(image: ImageInput, *, quality: float | None = None, preset: str | None = None,
            target_size: int | str | None = None, target_bpp: float | None = None,
            target_psnr: float | None = None, model: str = "student",

@@ -41,7 +41,8 @@ class Summary:
         o = sum(o.out_bytes for o in done)
         ratio = f", ratio {i / o:.2f}" if o else ""
         extra = f", {skipped} skipped" if skipped else ""
-        return (f"{verb} {len(done)} files ({len(self.failed)} failed{extra}): "
+        files = "file" if len(done) == 1 else "files"
+        return (f"{verb} {len(done)} {files} ({len(self.failed)} failed{extra}): "
                 f"{i} -> {o} bytes{ratio}, {self.seconds:.1f} s")
 
 

@@ -19,8 +19,10 @@ import click
 
 from . import __version__
 from .allocator import keep_freed_memory
-from .errors import LiccError, OutputError
+from .errors import ImageError, LiccError, OutputError
 from .io.files import check_output, read_input, write_atomic
+from .limits import EFFORT_MAX_PIXELS, SizeLimitError, check_size
+from .limits import describe as describe_limits
 from .quality import DEFAULT_QUALITY, PRESETS
 
 _PRESET_HELP = ", ".join(f"{k}={v:g}" for k, v in PRESETS.items())
@@ -35,21 +37,32 @@ class _Fail(click.ClickException):
         click.echo(f"licc: error: {self.message}", err=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, UserWarning):
+        click.echo(f"licc: warning: {message}", err=True)
+
+
 @contextmanager
 def _user_errors():
-    """Turn library errors into one-line messages; surface warnings the same way."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Turn library errors into one-line messages; print warnings as one line each, when
+    they happen (before the result line they qualify)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
         try:
             yield
         except LiccError as exc:
             raise _Fail(str(exc)) from None
         except MemoryError:
             raise _Fail("out of memory") from None
-        finally:
-            for w in caught:
-                if issubclass(w.category, UserWarning):
-                    click.echo(f"licc: warning: {w.message}", err=True)
+
+
+def _named(name: str, exc: LiccError) -> LiccError:
+    """The same error with its message starting with the file's name (once)."""
+    msg = str(exc)
+    if msg.startswith(f"{name}:"):
+        return exc
+    return type(exc)(f"{name}: {msg}")
 
 
 def _threads_option(f):
@@ -74,11 +87,15 @@ def _batch_options(f):
     return _threads_option(f)
 
 
+_SIGNAL = [2]  # the signal that interrupted the run: SIGINT unless SIGTERM came
+
+
 def _terminate_cleanly() -> None:
     """SIGTERM raises KeyboardInterrupt like Ctrl-C, so temporary outputs are removed."""
     import signal
 
     def handler(signum, frame):
+        _SIGNAL[0] = signum
         raise KeyboardInterrupt
 
     try:
@@ -87,7 +104,19 @@ def _terminate_cleanly() -> None:
         pass
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Licc(click.Group):
+    def invoke(self, ctx):
+        """An interrupted run exits as the shell expects of a program stopped by a signal:
+        128 + its number (130 for Ctrl-C, 143 for SIGTERM), not click's 1."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("licc: interrupted", err=True)
+            ctx.exit(128 + _SIGNAL[0])
+
+
+@click.group(cls=_Licc, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=describe_limits())
 @click.version_option(__version__, prog_name="licc")
 def main() -> None:
     """licc: a learned image codec.
@@ -120,8 +149,13 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
 
     from . import batch
 
-    if not output_dir.is_dir():
-        raise OutputError(f"{output_dir}: output directory does not exist")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputError(f"{output_dir}: is not a directory")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output_dir}: cannot create the output directory "
+                          f"({exc.strerror})") from None
     outcomes = batch.plan(batch.expand_inputs([Path(p) for p in inputs], input_suffixes,
                                               recursive), output_dir, suffix)
     for o in outcomes:
@@ -166,9 +200,10 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
               help="Network to encode with (student or teacher).")
 @click.option("--strip", is_flag=True, help="Drop the ICC profile and EXIF metadata.")
 @click.option("-e", "--effort", type=click.IntRange(0, 2), default=0, show_default=True,
-              help="Encoder effort: 1 or 2 refine the latent for each image (files ~3% or ~8% "
-                   "smaller at the same quality; ~13 s or ~50 s more per 0.4-megapixel image "
-                   "on 2 cores); decoding is unaffected.")
+              help="Encoder effort: 1 or 2 refine the latent for each image by gradient "
+                   "steps: smaller files at the same quality for many seconds more per image "
+                   "(measurements: results/README.md); decoding is unaffected. Images up to "
+                   f"{EFFORT_MAX_PIXELS >> 20} megapixels.")
 @_batch_options
 def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, strip, effort,
            output_dir, force, skip_existing, recursive, jobs, quiet, threads) -> None:
@@ -196,17 +231,39 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--target-size") from None
     inputs, single_out = _split_paths(paths, output_dir)
+    _check_flags(force, skip_existing)
+    if single_out == "-":
+        _refuse_terminal()
     with _user_errors():
-        from .codec import Codec
         from .io.images import load_image
         from .ratecontrol import Target
 
-        codec = Codec(model, threads=_threads_for(threads, jobs))
+        codec_holder: list = []
+
+        def codec():
+            """Loaded after the first input was read and checked: a bad or oversized image
+            is refused before PyTorch and the network are loaded."""
+            if not codec_holder:
+                from .codec import Codec
+
+                codec_holder.append(Codec(model, threads=_threads_for(threads, jobs)))
+            return codec_holder[0]
 
         def encode_one(src_path: str) -> tuple[bytes, int, str]:
+            name = "<stdin>" if src_path == "-" else src_path
+            try:
+                return _encode_one(src_path, name)
+            except LiccError as exc:
+                raise _named(name, exc) from None
+
+        def _encode_one(src_path: str, name: str) -> tuple[bytes, int, str]:
             raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
-            src = load_image(io.BytesIO(raw), name="<stdin>" if src_path == "-" else src_path)
+            src = load_image(io.BytesIO(raw), name=name)
             W, H = src.size
+            try:  # --effort's limit, before the network is loaded
+                check_size(W, H, effort)
+            except SizeLimitError as exc:
+                raise ImageError(str(exc)) from None
             target = None
             if size_target is not None:
                 target = Target("size", size_target)
@@ -215,10 +272,10 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
             elif target_psnr is not None:
                 target = Target("psnr", target_psnr)
             if target is None:
-                data = codec.encode(src, quality=quality, preset=preset, strip=strip,
-                                    effort=effort)
+                data = codec().encode(src, quality=quality, preset=preset, strip=strip,
+                                      effort=effort)
                 return data, len(raw), ""
-            res = codec.encode_to_target(src, target, strip=strip)
+            res = codec().encode_to_target(src, target, strip=strip)
             achieved = f", {res.psnr:.2f} dB" if res.psnr is not None else ""
             return res.data, len(raw), (f" at quality {res.quality:g}{achieved} "
                                         f"(target {target.describe()})")
@@ -258,6 +315,7 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
     licc decode - - < photo.licc | display
     """
     inputs, single_out = _split_paths(paths, output_dir)
+    _check_flags(force, skip_existing)
     with _user_errors():
         from PIL import Image
 
@@ -272,8 +330,12 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
             return codec_holder[0]
 
         def decode_one(src_path: str, fmt: str) -> tuple[bytes, int]:
-            raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
-            im = codec().decode(raw)
+            name = "<stdin>" if src_path == "-" else src_path
+            try:
+                raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
+                im = codec().decode(raw)
+            except LiccError as exc:
+                raise _named(name, exc) from None
             buf = io.BytesIO()
             try:
                 im.save(buf, format=fmt, **save_kwargs(im))
@@ -288,6 +350,9 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
                 found = Image.registered_extensions().get(Path(dst).suffix.lower())
                 if found is None:
                     raise OutputError(f"{dst}: unknown image extension (use .png, for example)")
+                if found == "LICC":  # a second generation, silently worse: not a decode
+                    raise OutputError(f"{dst}: decode writes an image, not a .licc file (use "
+                                      ".png, for example)")
                 fmt = found
                 check_output(None if src_path == "-" else Path(src_path), Path(dst), force)
             data, _ = decode_one(src_path, fmt)
@@ -303,6 +368,18 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
                    recursive, jobs, quiet, "decoded")
 
 
+def _check_flags(force: bool, skip_existing: bool) -> None:
+    if force and skip_existing:
+        raise click.UsageError("--force and --skip-existing contradict each other: give one")
+
+
+def _refuse_terminal() -> None:
+    """As gzip does: binary data is not written to a terminal."""
+    if sys.stdout.isatty():
+        raise click.UsageError("refusing to write binary data to a terminal: redirect the "
+                               "output (> file.licc) or give an output path")
+
+
 def _threads_for(threads: int | None, jobs: int) -> int | None:
     """With parallel jobs, split the cores between them unless told otherwise."""
     if threads or jobs <= 1:
@@ -311,25 +388,44 @@ def _threads_for(threads: int | None, jobs: int) -> int | None:
 
 
 def _emit(dst: str, data: bytes) -> None:
-    if dst == "-":
+    if dst != "-":
+        write_atomic(Path(dst), data)
+        return
+    try:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
-        write_atomic(Path(dst), data)
+    except BrokenPipeError:
+        _exit_on_broken_pipe()
+    except OSError as exc:
+        raise OutputError(f"<stdout>: cannot write ({exc.strerror})") from None
+
+
+def _exit_on_broken_pipe() -> None:
+    """The reader went away (``licc decode - - | head -c 10``): exit as a program killed by
+    SIGPIPE does, 128 + 13, without a message; stdout is pointed at /dev/null so that
+    Python's own flush at exit does not complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(141)
 
 
 @main.command()
-@click.argument("input", type=click.Path(path_type=Path))
+@click.argument("input", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the header as JSON.")
 def info(input: Path, as_json: bool) -> None:
-    """Show a .licc file's header and check its checksums, without decoding the image."""
+    """Show a .licc file's header and check its checksums, without decoding the image
+    (INPUT may be - for stdin)."""
     with _user_errors():
         from .format.container import read_container
 
-        data = read_input(input)
-        h, _ = read_container(data)
+        name = "<stdin>" if str(input) == "-" else str(input)
+        data = sys.stdin.buffer.read() if str(input) == "-" else read_input(input)
+        try:
+            h, _ = read_container(data)
+        except LiccError as exc:
+            raise _named(name, exc) from None
         d: dict[str, Any] = {
-            "file": str(input),
+            "file": name,
             "bytes": len(data),
             "bpp": round(8 * len(data) / (h.width * h.height), 4),
             "format_version": h.version,

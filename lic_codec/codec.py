@@ -18,6 +18,7 @@ from .errors import FormatError, ImageError, ModelMismatchError
 from .format import constants as C
 from .format.container import Header, pack_mask, read_container, write_container
 from .io.images import SourceImage, from_pil, load_image, to_pil
+from .limits import SizeLimitError, check_size
 from .quality import rate_position, resolve_quality
 from .ratecontrol import SearchResult, Target, search
 from .tiling import MARGIN, TILE, analyse_tiled, synthesize_tiled
@@ -48,14 +49,11 @@ class Codec:
         """``strip`` drops the ICC profile and EXIF instead of keeping them. ``effort`` above 0
         refines the latent for this image first (refine.py): smaller files at the same
         quality, for more encode time; decoding is unaffected."""
-        from .refine import EFFORT_RUNS, MAX_PIXELS
+        from .refine import EFFORT_RUNS
 
         if effort not in EFFORT_RUNS:
             raise ValueError(f"effort must be one of {sorted(EFFORT_RUNS)}, got {effort}")
-        src = self.source(image, strip)
-        if effort and src.size[0] * src.size[1] > MAX_PIXELS:
-            raise ImageError(f"--effort {effort} supports images up to {MAX_PIXELS >> 20} "
-                             f"megapixels; use effort 0 for this one")
+        src = self.source(image, strip, effort)
         return self._code(src, self._features(src), resolve_quality(quality, preset),
                           EFFORT_RUNS[effort])
 
@@ -78,15 +76,16 @@ class Codec:
         return search(probe, target)
 
     @staticmethod
-    def source(image, strip: bool = False) -> SourceImage:
-        """Normalise a Pillow image, a path or a SourceImage for coding."""
+    def source(image, strip: bool = False, effort: int = 0) -> SourceImage:
+        """Normalise a Pillow image, a path or a SourceImage for coding; sizes beyond
+        lic_codec.limits are refused (a path before its pixels are decoded)."""
+        if isinstance(image, Image.Image):
+            _check_size(image.size, effort)
         src = image if isinstance(image, SourceImage) else (
             from_pil(image) if isinstance(image, Image.Image) else load_image(image))
         if strip:
             src = replace(src, icc=None, exif=None)
-        W, H = src.size
-        if W * H > C.MAX_PIXELS or max(W, H) > C.MAX_SIDE:
-            raise ImageError(f"image of {W}x{H} pixels is larger than licc supports")
+        _check_size(src.size, effort)
         return src
 
     def _features(self, src: SourceImage):
@@ -146,7 +145,7 @@ class Codec:
             model_id=self.model_id, model_name=self.model_name, width=W, height=H,
             mode=src.mode, quality=q, channels=model.cfg.M,
             channel_mask=pack_mask([bool(a) for a in coded.active]),
-            symbols_crc=coded.symbols_crc,
+            symbols_crc=coded.symbols_crc, prefix_crcs=coded.prefix_crcs,
         )
         return write_container(header, sections)
 
@@ -169,7 +168,7 @@ class Codec:
             z_bytes=sections[C.TAG_HYPER],
             anchor_bytes=sections[C.TAG_ANCHOR],
             nonanchor_bytes=sections[C.TAG_NONANCHOR],
-            symbols_crc=header.symbols_crc,
+            symbols_crc=header.symbols_crc, prefix_crcs=header.prefix_crcs,
         )
         alpha = None
         if header.mode.endswith("A"):
@@ -185,6 +184,13 @@ class Codec:
             x_hat = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8)  # in place: big images
             rgb = x_hat.permute(1, 2, 0).contiguous().numpy()  # [H, W, 3]
         return to_pil(rgb, alpha, header.mode, sections.get(C.TAG_ICC), sections.get(C.TAG_EXIF))
+
+
+def _check_size(size: tuple[int, int], effort: int) -> None:
+    try:
+        check_size(*size, effort=effort)
+    except SizeLimitError as exc:
+        raise ImageError(str(exc)) from None
 
 
 def _padded(n: int) -> int:

@@ -63,10 +63,10 @@ def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
 
     from .codec import Codec
     from .format.container import read_header
-    from .train.data import find_images
+    from .train.data import find_images, spread
 
     codec = Codec(model, weights=weights, threads=threads)
-    paths = find_images(data_dir)[:limit] if limit else find_images(data_dir)
+    paths = spread(find_images(data_dir), limit)
     if not paths:
         raise SystemExit(f"no images found in {data_dir}")
     codec.decode(codec.encode(Image.open(paths[0]).convert("RGB").crop((0, 0, 64, 64))))  # warm-up
@@ -150,7 +150,7 @@ def main(argv=None) -> None:
                     help="qualities to test (default: every preset)")
     ap.add_argument("--model", default="student")
     ap.add_argument("--weights", type=Path, default=None, help="weights folder")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N images")
+    ap.add_argument("--limit", type=int, default=None, help="only N images, evenly spaced over the sorted folder")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--effort", type=int, default=0, help="encoder effort (licc encode --effort)")
     ap.add_argument("--cold-start", action="store_true",

@@ -25,9 +25,7 @@ from .errors import LiccError
 from .format import constants as C
 from .format.container import read_header
 
-# Forged sizes stay below this many pixels so that a legitimate decode of a forged header
-# (which may be valid!) stays quick; the caps themselves are tested in the test suite.
-FORGE_MAX_PIXELS = 512 * 512
+from .limits import MAX_PIXELS, MAX_SIDE
 
 
 def _reseal(parts: dict, header_fields: Callable[[bytearray], None] | None = None) -> bytes:
@@ -91,9 +89,10 @@ def mutate(data: bytes, rng: np.random.Generator) -> tuple[str, bytes]:
         tag, p = parts["sections"][k]
         parts["sections"][k] = (tag, p[: int(rng.integers(0, max(1, len(p))))])
         return f"resealed short {tag!r}", _reseal(parts)
-    if kind == 5:  # forged dimensions within the fuzz budget
-        w = int(rng.integers(1, 2048))
-        hh = int(rng.integers(1, max(2, FORGE_MAX_PIXELS // w)))
+    if kind == 5:  # forged dimensions, up to the largest image a header may declare: the
+        # hyper-latent's checksum refuses them before the latent is allocated (format 2)
+        w = int(np.exp(rng.uniform(0, np.log(MAX_SIDE))))
+        hh = int(np.exp(rng.uniform(0, np.log(min(MAX_SIDE, MAX_PIXELS // w)))))
         return f"resealed size {w}x{hh}", _reseal(
             parts, lambda b: struct.pack_into("<II", b, img_at, w, hh))
     if kind == 6:

@@ -54,12 +54,12 @@ class LiccImageFile(ImageFile.ImageFile):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    from .api import encode
+    """``Image.save(path, quality=60, strip=True, ...)``: every keyword of
+    ``lic_codec.encode`` is honoured (none is dropped silently)."""
+    from .api import ENCODE_OPTIONS, encode
 
-    opts = im.encoderinfo
-    fp.write(encode(im, quality=opts.get("quality"), preset=opts.get("preset"),
-                    target_size=opts.get("target_size"), target_bpp=opts.get("target_bpp"),
-                    target_psnr=opts.get("target_psnr"), model=opts.get("model", "student")))
+    opts = {k: v for k, v in im.encoderinfo.items() if k in ENCODE_OPTIONS}
+    fp.write(encode(im, **opts))
 
 
 def register() -> None:

@@ -47,7 +47,6 @@ class Run(NamedTuple):
 EFFORT_RUNS = {0: (), 1: (Run(25),), 2: (Run(25), Run(100, hyper=True))}
 LEARNING_RATE = 0.005  # latent units are quantization steps
 TAU_START, TAU_END = 0.5, 0.05  # SGA temperature, lowered exponentially over a run
-MAX_PIXELS = 1 << 23  # backward passes over bigger images would need several GB
 
 
 def soft_round(v: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:

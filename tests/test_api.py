@@ -64,6 +64,31 @@ def test_pillow_save_to_buffer_with_options(use_tiny, photo):
     assert Image.open(io.BytesIO(buf3.getvalue())).mode == "RGBA"
 
 
+def test_pillow_save_honours_every_encode_option(use_tiny, photo):
+    """strip=True must drop the ICC profile and EXIF (GPS data leaked before); effort and the
+    other keywords of lic_codec.encode reach it too."""
+    import inspect
+
+    from lic_codec.api import ENCODE_OPTIONS
+
+    params = inspect.signature(lic_codec.encode).parameters
+    assert set(ENCODE_OPTIONS) == set(params) - {"image"}
+    im = crop(photo, 64, 48)
+    exif = Image.Exif()
+    exif[0x010F] = "camera maker"
+    im.info["icc_profile"] = b"\0" * 16 + b"RGB " + b"\0" * 108
+    im.info["exif"] = exif.tobytes()
+    sections = {}
+    for strip in (False, True):
+        buf = io.BytesIO()
+        im.save(buf, format="LICC", quality=40, strip=strip)
+        sections[strip] = lic_codec.read_info(buf.getvalue()).section_sizes()
+    assert "EXIF" in sections[False] and "ICCP" in sections[False]
+    assert "EXIF" not in sections[True] and "ICCP" not in sections[True]
+    with pytest.raises(ValueError, match="effort"):
+        im.save(io.BytesIO(), format="LICC", effort=9)
+
+
 def test_pillow_registration():
     assert Image.registered_extensions()[".licc"] == "LICC"
     assert Image.MIME["LICC"] == "image/x-licc"

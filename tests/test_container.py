@@ -18,7 +18,8 @@ SECTIONS = {C.TAG_HYPER: b"zz" * 10, C.TAG_ANCHOR: b"a" * 33, C.TAG_NONANCHOR: b
 def make(**kw) -> bytes:
     h = Header(model_id=bytes(range(16)), model_name="student", width=641, height=3,
                mode="RGB", quality=37.25, channels=20,
-               channel_mask=pack_mask([i % 3 != 0 for i in range(20)]), symbols_crc=0xDEADBEEF)
+               channel_mask=pack_mask([i % 3 != 0 for i in range(20)]), symbols_crc=0xDEADBEEF,
+               prefix_crcs=(0x1234, 0xABCD))
     for k, v in kw.items():
         setattr(h, k, v)
     return write_container(h, SECTIONS)
@@ -31,7 +32,8 @@ def test_header_round_trip():
     assert h.model_name == "student" and h.model_id == bytes(range(16))
     assert h.active_channels == [i % 3 != 0 for i in range(20)]
     assert h.skipped_channels == 7
-    assert h.symbols_crc == 0xDEADBEEF
+    assert h.symbols_crc == 0xDEADBEEF and h.prefix_crcs == (0x1234, 0xABCD)
+    assert h.version == 2
     assert sections == SECTIONS
     assert h.total_size == len(data)
     assert h.section_sizes() == {"ZHYP": 20, "YANC": 33, "YNON": 7}
@@ -39,10 +41,26 @@ def test_header_round_trip():
 
 def test_alpha_section_and_modes():
     h = Header(model_id=b"\0" * 16, model_name="m", width=1, height=1, mode="LA", quality=0,
-               channels=8, channel_mask=b"\xff", symbols_crc=0)
+               channels=8, channel_mask=b"\xff", symbols_crc=0, prefix_crcs=(0, 0))
     data = write_container(h, {**SECTIONS, C.TAG_ALPHA: b"alpha"})
     h2, s = read_container(data)
     assert h2.mode == "LA" and s[C.TAG_ALPHA] == b"alpha"
+
+
+def test_version_1_headers_are_read_without_prefix_checksums():
+    """Files of format 1 (one symbols CRC) stay readable; the golden files decode them."""
+    data = bytearray(make())
+    h = read_header(bytes(data))
+    mask_end = h.header_size - 4 - 1 - 12 * len(h.sections) - 4 - 8
+    v1 = data[:mask_end] + data[mask_end + 8:]  # drop the two prefix CRCs
+    v1[4] = 1
+    struct.pack_into("<H", v1, 6, h.header_size - 8)
+    struct.pack_into("<Q", v1, 8, h.total_size - 8)
+    hs = h.header_size - 8
+    v1[hs - 4:hs] = struct.pack("<I", zlib.crc32(bytes(v1[: hs - 4])))
+    h1, sections = read_container(bytes(v1))
+    assert h1.version == 1 and h1.prefix_crcs is None and h1.symbols_crc == 0xDEADBEEF
+    assert sections == SECTIONS
 
 
 @pytest.mark.parametrize("cut", [0, 3, 10, 40, -1, -8])

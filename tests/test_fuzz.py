@@ -55,3 +55,57 @@ def test_hypothesis_edits_of_a_valid_file(codec, seeds, data):
     mutated = base[:pos] + new + base[pos + len(new):]
     status, problem = fuzz.check(codec.decode, mutated, time_limit=10)
     assert problem is None
+
+
+FORGED_DECODE = r"""
+import json, re, sys, time
+from lic_codec.codec import Codec
+from lic_codec.errors import LiccError
+
+valid, forged = (open(p, "rb").read() for p in sys.argv[1:3])
+codec = Codec()
+codec.decode(valid)  # the network loaded and warm: what is measured is the forged file alone
+def peak_kb():  # VmHWM: this process's own peak (ru_maxrss would include its parent's)
+    return int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
+
+
+before = peak_kb()
+t0 = time.perf_counter()
+try:
+    codec.decode(forged)
+    status = "decoded"
+except LiccError as exc:
+    status = f"refused: {exc}"
+seconds = time.perf_counter() - t0
+grown = peak_kb() - before
+print(json.dumps({"status": status, "seconds": seconds, "peak_growth_mb": grown / 1024}))
+"""
+
+
+@pytest.mark.parametrize("size", [(8192, 8192), (32768, 2048), (2049, 2048)])
+def test_forged_image_size_is_refused_in_bounded_time_and_memory(tmp_path, photo, size):
+    """A real file of the shipped student whose header claims a larger image, CRC recomputed
+    (issue: 30 s and 2.5 GB before refusal): the hyper-latent's checksum refuses it before
+    the latent is allocated. Measured in a fresh process: < 1 s and < 400 MB more than the
+    warm decoder had used."""
+    import json
+    import struct
+    import subprocess
+    import sys
+
+    from lic_codec.api import encode
+
+    valid = encode(photo, quality=50)
+    parts = fuzz.split(valid)
+    img_at = 33 + len(parts["header"].model_name)  # after the fixed fields and the name
+    forged = fuzz._reseal(parts, lambda b: struct.pack_into("<II", b, img_at, *size))
+    (tmp_path / "valid.licc").write_bytes(valid)
+    (tmp_path / "forged.licc").write_bytes(forged)
+    out = subprocess.run([sys.executable, "-c", FORGED_DECODE, str(tmp_path / "valid.licc"),
+                          str(tmp_path / "forged.licc")], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["status"].startswith("refused"), res
+    assert "checksum" in res["status"]
+    assert res["seconds"] < 1.0 and res["peak_growth_mb"] < 400, res

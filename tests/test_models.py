@@ -3,6 +3,7 @@ resumable training step."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 
@@ -701,6 +702,38 @@ def test_widened_student_is_a_teacher_with_the_same_function(tmp_path):
     extra = bits_per_pixel(w["likelihoods"], 128 * 192) - bits_per_pixel(s["likelihoods"],
                                                                         128 * 192)
     assert 0 <= extra.item() < 0.01
+
+
+def test_teacher_grown_from_a_narrow_entropy_student_keeps_its_function():
+    """train.widen into a teacher with a wider latent, wider entropy networks and rate points
+    above the student's top: at the student's rate points it computes the student's
+    reconstruction and rates even when the student's entropy networks are narrow (Me < M);
+    the added rate points code at finer steps than the old top one."""
+    from lic_codec.train.widen import revive, teacher_config, widen
+
+    torch.manual_seed(0)
+    student = LicModel(ModelConfig(N=16, M=24, Nh=16, Me=12, anchor_dist="laplace")).eval()
+    cfg = teacher_config(student.cfg, N=32, M=40, top_lambdas=(0.36, 0.72))
+    cfg = dataclasses.replace(cfg, attn_heads=2, attn_window=4)
+    assert cfg.num_levels == 10 and cfg.entropy_width == 40
+    teacher = widen(student, cfg).eval()
+    x = torch.rand(1, 3, 128, 192)
+    for t in (0.0, 3.5, 7.0):
+        with torch.no_grad():
+            s, w = student(x, torch.tensor([t])), teacher(x, torch.tensor([t]))
+        assert torch.allclose(w["x_hat"], s["x_hat"], atol=1e-5), t
+        for k in ("y", "z"):
+            assert torch.allclose(w["likelihoods"][k][:, :s["likelihoods"][k].shape[1]],
+                                  s["likelihoods"][k], atol=1e-5), (t, k)
+    with torch.no_grad():
+        y = [teacher.gains(torch.tensor([t]))[0].flatten()[:24] for t in (7.0, 8.0, 9.0)]
+    assert (y[1] > y[0]).all() and (y[2] > y[1]).all()  # higher rates: larger gains
+    with pytest.raises(ValueError):
+        teacher_config(student.cfg, top_lambdas=(0.1,))  # below the top: not an extension
+    revive(teacher, range(24, 40))  # the new latent channels carry a signal from step 0
+    with torch.no_grad():
+        y = teacher(x, torch.tensor([9.0]))["y"]
+    assert y[:, 24:].std() > 0.3 * y[:, :24].std()
 
 
 def test_training_continues_a_widened_student_as_a_teacher(tmp_path):

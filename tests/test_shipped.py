@@ -178,10 +178,10 @@ def test_effort_needs_a_quality_not_a_target(photo, tmp_path):
 
 
 def test_effort_refuses_images_too_large_to_refine(shipped, photo, monkeypatch):
-    from lic_codec import refine
+    from lic_codec import limits
     from lic_codec.errors import ImageError
 
-    monkeypatch.setattr(refine, "MAX_PIXELS", 1 << 16)  # 320x240 is above it
+    monkeypatch.setattr(limits, "EFFORT_MAX_PIXELS", 1 << 16)  # 320x240 is above it
     with pytest.raises(ImageError, match="effort 0"):
         shipped.encode(photo, quality=50, effort=1)
     assert shipped.encode(crop(photo, 128, 128), quality=50, effort=1)  # below it: coded

@@ -1,8 +1,10 @@
 """Constants of the .licc container (described in docs/format.md)."""
 
+from ..limits import MAX_PIXELS, MAX_SIDE  # noqa: F401  (re-exported for the container)
+
 MAGIC = b"LICC"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2  # 2: CRCs of the z and anchor symbols in the header (docs/format.md)
+SUPPORTED_VERSIONS = (1, 2)
 
 # Sections, in the order they are written.
 TAG_HYPER = b"ZHYP"  # rANS stream of the hyper-latent z
@@ -18,9 +20,8 @@ REQUIRED_TAGS = (TAG_HYPER, TAG_ANCHOR, TAG_NONANCHOR)
 MODES = {0: "RGB", 1: "L", 2: "RGBA", 3: "LA"}
 MODE_CODES = {v: k for k, v in MODES.items()}
 
-# Limits a forged header cannot exceed (the decoder refuses before allocating anything).
-MAX_SIDE = 32768
-MAX_PIXELS = 64 * 1024 * 1024
+# Limits a forged header cannot exceed (the decoder refuses before allocating anything):
+# MAX_SIDE and MAX_PIXELS, stated once in lic_codec/limits.py.
 MAX_LATENT_CHANNELS = 4096
 MAX_SECTIONS = 16
 MAX_MODEL_NAME = 32

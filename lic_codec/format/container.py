@@ -30,8 +30,12 @@ class Header:
     quality: float  # 0..100, two decimals
     channels: int  # latent channels M
     channel_mask: bytes  # ceil(M / 8) bytes, bit i (LSB first) set = channel i coded
-    symbols_crc: int
+    symbols_crc: int  # CRC-32 of every decoded symbol (z, then anchors, then non-anchors)
     sections: list[tuple[bytes, int, int]] = field(default_factory=list)  # (tag, length, crc)
+    # version 2 on: the same running CRC after the z symbols and after the anchors, so the
+    # decoder refuses a file whose header does not match its streams (a forged image size)
+    # after the small hyper-latent, before the latent is allocated. None in version 1 files
+    prefix_crcs: tuple[int, int] | None = None
     version: int = C.FORMAT_VERSION
     header_size: int = 0
     total_size: int = 0
@@ -68,6 +72,9 @@ def write_container(header: Header, sections: dict[bytes, bytes]) -> bytes:
     body += _IMAGE.pack(header.width, header.height, C.MODE_CODES[header.mode], q100,
                         header.channels)
     body += header.channel_mask
+    if header.prefix_crcs is None:
+        raise ValueError("version 2 headers need the z and anchor CRCs")
+    body += _U32.pack(header.prefix_crcs[0]) + _U32.pack(header.prefix_crcs[1])
     body += _U32.pack(header.symbols_crc)
     body += bytes([len(tags)])
     for t in tags:
@@ -134,6 +141,9 @@ def read_header(data: bytes) -> Header:
     if not 1 <= channels <= C.MAX_LATENT_CHANNELS:
         raise FormatError("invalid latent channel count")
     mask = r.take((channels + 7) // 8)
+    prefix_crcs = None
+    if version >= 2:
+        prefix_crcs = (r.unpack(_U32)[0], r.unpack(_U32)[0])
     (symbols_crc,) = r.unpack(_U32)
     n_sections = r.take(1)[0]
     if n_sections > C.MAX_SECTIONS:
@@ -154,7 +164,7 @@ def read_header(data: bytes) -> Header:
     return Header(
         model_id=model_id, model_name=name, width=width, height=height,
         mode=C.MODES[mode_code], quality=q100 / 100.0, channels=channels, channel_mask=mask,
-        symbols_crc=symbols_crc, sections=sections, version=version,
+        symbols_crc=symbols_crc, prefix_crcs=prefix_crcs, sections=sections, version=version,
         header_size=header_size, total_size=total,
     )
 

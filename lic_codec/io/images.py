@@ -8,6 +8,7 @@ kept losslessly in its own section.
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
+from ..limits import SizeLimitError, check_size
 
 
 @dataclass
@@ -44,10 +46,41 @@ def _reduce_high_bit_depth(im: Image.Image) -> Image.Image:
     return Image.fromarray(arr8, "L")
 
 
+def _icc_space(icc: bytes) -> bytes:
+    """The colour space signature of an ICC profile (header bytes 16-19: b"RGB ", b"GRAY",
+    b"CMYK"...), or b"" for a profile too short to have one."""
+    return icc[16:20] if len(icc) >= 20 else b""
+
+
+def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """CMYK pixels -> sRGB through their own profile (littleCMS, in Pillow's wheels); the
+    result needs no profile. Without a usable profile, Pillow's naive conversion, and the CMYK
+    profile is dropped: it would not describe RGB pixels."""
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            out = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"),
+                                            outputMode="RGB")
+            if out is not None:
+                return out, None
+        except (ImportError, OSError, ValueError, ImageCms.PyCMSError):
+            pass
+        warnings.warn("the CMYK colour profile could not be applied; converted without it "
+                      "and dropped", stacklevel=3)
+    return im.convert("RGB"), None
+
+
 def from_pil(im: Image.Image) -> SourceImage:
-    """Normalise a Pillow image (any mode) for coding."""
+    """Normalise a Pillow image (any mode) for coding. The ICC profile is kept only when it
+    describes the pixels licc gives back (RGB, or grey for grey images)."""
+    icc = im.info.get("icc_profile") or None
+    exif = im.getexif()  # of the source: conversions below may not carry it
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         im = _reduce_high_bit_depth(im)
+    if im.mode == "CMYK":
+        im, icc = _cmyk_to_rgb(im, icc)
     has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         im.mode == "P" and "transparency" in im.info)
     grey = im.mode in ("L", "1", "LA", "La") or (
@@ -60,9 +93,12 @@ def from_pil(im: Image.Image) -> SourceImage:
     else:
         rgb = np.asarray(im.convert("RGB"))
     mode = ("L" if grey else "RGB") + ("A" if has_alpha else "")
-    exif = im.getexif()
-    return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), alpha, mode,
-                       icc=im.info.get("icc_profile") or None,
+    if icc and _icc_space(icc) != (b"GRAY" if grey else b"RGB "):
+        warnings.warn(f"the colour profile ({_icc_space(icc).decode('latin-1').strip()!r}) "
+                      f"does not describe {mode[:-1] if has_alpha else mode} pixels; dropped",
+                      stacklevel=2)
+        icc = None
+    return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), alpha, mode, icc=icc,
                        exif=exif.tobytes() if len(exif) else None)
 
 
@@ -76,7 +112,15 @@ def load_image(source, name: str | None = None) -> SourceImage:
     naming the problem (``name`` is used in messages for file objects)."""
     name = name or str(source)
     try:
-        with Image.open(source) as im:
+        with Image.open(source) as im:  # reads the header only
+            try:  # a decompression bomb is refused before its pixels are decoded
+                check_size(*im.size)
+            except SizeLimitError as exc:
+                raise ImageError(f"{name}: {exc}") from None
+            if any(";16" in str(getattr(t, "args", "")) for t in im.tile):
+                # Pillow keeps the high byte of 16-bit RGB without a word
+                warnings.warn(f"{name}: 16-bit samples reduced to 8 bits", stacklevel=2)
+            _warn_dropped_metadata(im, name)
             im.load()
             if getattr(im, "n_frames", 1) > 1:
                 warnings.warn("input has several frames; coding the first", stacklevel=2)
@@ -90,6 +134,18 @@ def load_image(source, name: str | None = None) -> SourceImage:
         raise ImageError(f"{name}: not a recognised image file") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{name}: cannot read image ({exc})") from None
+
+
+def _warn_dropped_metadata(im: Image.Image, name: str) -> None:
+    """What licc does not keep, said once (ICC and EXIF are kept; see docs/format.md)."""
+    dropped = []
+    if im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"):
+        dropped.append("XMP metadata")
+    dpi = im.info.get("dpi")
+    if dpi and tuple(round(float(d)) for d in dpi) != (72, 72):
+        dropped.append(f"the resolution ({round(float(dpi[0]))} dpi)")
+    if dropped:
+        warnings.warn(f"{name}: {' and '.join(dropped)} not kept", stacklevel=3)
 
 
 def to_pil(rgb: np.ndarray, alpha: np.ndarray | None, mode: str, icc: bytes | None = None,

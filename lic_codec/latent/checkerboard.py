@@ -51,6 +51,9 @@ class CodedLatent:
     anchor_bytes: bytes
     nonanchor_bytes: bytes
     symbols_crc: int  # CRC-32 of all coded symbols, checked after decoding
+    # the running CRC after the z symbols and after the anchors (format 2 on; None: only the
+    # whole is checked): a stream that does not match its header is refused at once
+    prefix_crcs: tuple[int, int] | None = None
 
 
 class CheckerboardHyperprior(nn.Module):
@@ -206,10 +209,11 @@ class CheckerboardHyperprior(nn.Module):
                                                                   ).float()
         mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
         sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors, y_models["nonanchor"])
-        crc = _symbols_crc(z_sym, sym_a, sym_n)
-        return CodedLatent(
-            (z.shape[2], z.shape[3]), active.numpy(), z_bytes, anchor_bytes, nonanchor_bytes, crc
-        )
+        crc_z = _symbols_crc(z_sym)
+        crc_a = _symbols_crc(sym_a, crc=crc_z)
+        crc = _symbols_crc(sym_n, crc=crc_a)
+        return CodedLatent((z.shape[2], z.shape[3]), active.numpy(), z_bytes, anchor_bytes,
+                           nonanchor_bytes, crc, (crc_z, crc_a))
 
     @torch.no_grad()
     def decompress(self, coded: CodedLatent, y_shape: tuple[int, int]) -> torch.Tensor:
@@ -222,6 +226,11 @@ class CheckerboardHyperprior(nn.Module):
         z_idx = np.broadcast_to(np.arange(C)[:, None, None], (C, zh, zw))
         z_sym = rans.decode(coded.z_bytes, z_idx, rans.model_cache(z_tables))
         z_sym_t = torch.from_numpy(z_sym.astype(np.float64)).view(1, C, zh, zw)
+        prefix = coded.prefix_crcs
+        crc_z = _symbols_crc(z_sym_t)
+        if prefix is not None and crc_z != prefix[0]:  # before the latent is allocated
+            raise CorruptStreamError("the hyper-latent does not match the header's checksum "
+                                     "(the file is damaged or its header was altered)")
         z_hat_int = (z_sym_t * ONE + self._z_medians_int()).clamp(-MAX_ABS_ACT, MAX_ABS_ACT)
 
         h, w = y_shape
@@ -241,9 +250,13 @@ class CheckerboardHyperprior(nn.Module):
 
         mu_a, s_a = ex.anchor_params(hyper)
         sym_a = decode_pass(coded.anchor_bytes, mu_a, s_a, anchors, y_models["anchor"])
+        crc_a = _symbols_crc(sym_a, crc=crc_z)
+        if prefix is not None and crc_a != prefix[1]:
+            raise CorruptStreamError("the anchor symbols do not match the header's checksum "
+                                     "(the file is damaged or its header was altered)")
         mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
         sym_n = decode_pass(coded.nonanchor_bytes, mu_n, s_n, ~anchors, y_models["nonanchor"])
-        if _symbols_crc(z_sym_t, sym_a, sym_n) != coded.symbols_crc:
+        if _symbols_crc(sym_n, crc=crc_a) != coded.symbols_crc:
             raise CorruptStreamError(
                 "decoded symbols do not match the encoder's checksum "
                 "(the file is damaged or was made with different arithmetic)"
@@ -276,10 +289,10 @@ def _coded_positions(active: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     return (active[:, None, None] & where[0, 0]).flatten().nonzero().squeeze(1)
 
 
-def _symbols_crc(*parts: torch.Tensor) -> int:
+def _symbols_crc(*parts: torch.Tensor, crc: int = 0) -> int:
+    """CRC-32 of the int32 little-endian bytes of ``parts``, continuing from ``crc``."""
     import zlib
 
-    crc = 0
     for p in parts:
         crc = zlib.crc32(p.to(torch.int64).numpy().astype("<i4").tobytes(), crc)
     return crc

@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 
 from ..models.config import ModelConfig
+from ..models.lic import LicModel, upgrade_state
+from .ema import averaged_state
 
 
 def _map_state(sd: dict, fn) -> dict:
@@ -125,6 +127,15 @@ def half_copy(path) -> tuple[int, int]:
             state[key] = {name: as_half(t) for name, t in state[key].items()}
     _save(state, path)
     return before, path.stat().st_size
+
+
+def source_model(path: Path) -> tuple[dict, LicModel]:
+    """A checkpoint and the network it holds, with its moving average of the weights when it
+    has one: the start of a reshaped network (widen, narrow, deepen, permute)."""
+    state = load_checkpoint(path)
+    src = LicModel(ModelConfig.from_dict(state["config"]))
+    src.load_state_dict(upgrade_state({k: v.float() for k, v in averaged_state(state).items()}))
+    return state, src
 
 
 def main(argv=None) -> None:

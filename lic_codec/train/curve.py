@@ -4,7 +4,9 @@ its ``eval.tsv``, with AVIF coded on the same images in the same process.
 Why: per-quality bpp and PSNR pairs hide whether a run is closing the gap to AVIF; one number
 per evaluation shows it, and its trend is what the next session's compute plan rests on.
 Evaluations with fewer than four qualities (the runs' evaluations before 2026-11-24 had three)
-are listed without a BD-rate.
+are listed without a BD-rate. Evaluations of N images code N spread over the folder
+(data.spread); those written before 2026-12-07 coded the first N, so their BD-rates here are
+against AVIF on other images and read only as a trend.
 
     python -m lic_codec.train.curve runs/student_v2 runs/sweep/student_cosine [--since 50000]
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from ..bdrate import bd_rate
 
-DEFAULT_KODAK = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kodak"
+DEFAULT_VAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "val"
 
 
 def read_evals(path: Path) -> dict[int, tuple[list[float], list[float], int]]:
@@ -43,7 +45,8 @@ CACHE = Path.home() / ".cache" / "licc" / "avif_curves.json"
 
 
 def avif_curve(data: Path, images: int) -> tuple[list[float], list[float]]:
-    """Mean bpp and PSNR of Pillow's AVIF (speed 6, as in the bench) over the first images.
+    """Mean bpp and PSNR of Pillow's AVIF (speed 6, as in the bench) over the images that an
+    evaluation of ``images`` images codes (data.spread).
     Cached per image set (paths, sizes, mtimes) and Pillow version: coding 12 images takes
     ~3 CPU-minutes, taken from a training run every time a curve is looked at."""
     import hashlib
@@ -51,9 +54,9 @@ def avif_curve(data: Path, images: int) -> tuple[list[float], list[float]]:
     import PIL
 
     from ..bench import QUALITIES, Contender, _pillow, mean_curves, run_rd
-    from .data import find_images
+    from .data import find_images, spread
 
-    paths = find_images(data)[:images]
+    paths = spread(find_images(data), images)
     ident = [PIL.__version__, QUALITIES["avif"]] + [
         (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
     key = hashlib.sha256(json.dumps(ident).encode()).hexdigest()
@@ -90,8 +93,9 @@ def psnr_gaps(anchor_bpp: list[float], anchor_psnr: list[float], bpp: list[float
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m lic_codec.train.curve", description=__doc__)
     ap.add_argument("runs", nargs="+", type=Path, help="run directories holding eval.tsv")
-    ap.add_argument("--data", type=Path, default=DEFAULT_KODAK,
-                    help="the images the runs evaluated on (their first N, N from eval.tsv)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_VAL,
+                    help="the images the runs evaluated on (N of them spread over the folder, N "
+                         "from eval.tsv)")
     ap.add_argument("--since", type=int, default=0, help="only evaluations from this step on")
     ap.add_argument("--against", type=Path, default=None, metavar="REPORT",
                     help="BD-rate against this evaluate report (same images) instead of AVIF")

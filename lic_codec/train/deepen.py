@@ -28,7 +28,7 @@ import torch
 
 from ..models.layers import ResidualBlock
 from ..models.lic import LicModel
-from .narrow import source_model
+from .checkpoint import source_model
 from .widen import _write
 
 

@@ -27,10 +27,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..models.config import ModelConfig
-from ..models.lic import LicModel, upgrade_state
-from .checkpoint import load_checkpoint
-from .ema import averaged_state
+from ..models.lic import LicModel
+from .checkpoint import source_model
 from .widen import _write
 
 
@@ -83,15 +81,6 @@ def narrow(src: LicModel, Me: int) -> LicModel:
         cols = rows
     _copy(d.params_nonanchor[4], s.params_nonanchor[4], range(2 * src.cfg.M), cols)
     return dst
-
-
-def source_model(path: Path) -> tuple[dict, LicModel]:
-    """A checkpoint and the network it holds, with its moving average of the weights when it
-    has one: the start of a reshaped network (narrow, deepen)."""
-    state = load_checkpoint(path)
-    src = LicModel(ModelConfig.from_dict(state["config"]))
-    src.load_state_dict(upgrade_state({k: v.float() for k, v in averaged_state(state).items()}))
-    return state, src
 
 
 def main(argv=None) -> None:

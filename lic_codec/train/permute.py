@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from ..models.lic import LicModel
-from .narrow import source_model
+from .checkpoint import source_model
 from .widen import _probe_images, _write
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from pathlib import Path
 
 import torch
@@ -35,18 +36,28 @@ import torch.nn as nn
 
 from ..models.config import TEACHER, ModelConfig
 from ..models.layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2
-from ..models.lic import LicModel, upgrade_state
-from .checkpoint import _save, lineage, load_checkpoint
+from ..models.lic import LicModel
+from .checkpoint import _save, lineage, source_model
 from .data import DEFAULT_DATA, IMAGE_SUFFIXES
 
 NEW_SCALE = 0.1  # incoming weights of new channels, relative to their random init
 
 
-def teacher_config(student: ModelConfig) -> ModelConfig:
-    """The teacher's transforms over the student's hyperprior width and rate points."""
-    return dataclasses.replace(TEACHER, Nh=student.Nh, lambdas=student.lambdas,
-                               anchor_dist=student.anchor_dist,
-                               nonanchor_dist=student.nonanchor_dist)
+def teacher_config(student: ModelConfig, N: int | None = None, M: int | None = None,
+                   Me: int = 0, res_blocks: int | None = None,
+                   top_lambdas: tuple[float, ...] = ()) -> ModelConfig:
+    """The teacher's transforms over the student's hyperprior width and rate points.
+    ``N``/``M``/``res_blocks`` override the teacher's widths (default: TEACHER's, but never
+    fewer latent channels than the student); ``Me`` its entropy width (0: all M channels);
+    ``top_lambdas`` are rate points added above the student's top one (the high-fidelity end
+    the student cannot reach)."""
+    if any(lam <= student.lambdas[-1] for lam in top_lambdas):
+        raise ValueError("added rate points must lie above the student's top lambda")
+    return dataclasses.replace(
+        TEACHER, Nh=student.Nh, N=N or TEACHER.N, M=M or max(TEACHER.M, student.M), Me=Me,
+        res_blocks=TEACHER.res_blocks if res_blocks is None else res_blocks,
+        lambdas=tuple(student.lambdas) + tuple(sorted(top_lambdas)),
+        anchor_dist=student.anchor_dist, nonanchor_dist=student.nonanchor_dist)
 
 
 def _as_out_in(w: torch.Tensor, layer: nn.Module) -> torch.Tensor:
@@ -126,20 +137,37 @@ def _params_rows(M_old: int, M_new: int) -> list[int]:
     return list(range(M_old)) + list(range(M_new, M_new + M_old))
 
 
+def _extend_gains(old: torch.Tensor, old_lambdas, new_lambdas) -> torch.Tensor:
+    """Gain tables [K, M] -> [K', M] for rate points added above the top one: each channel's
+    log gain goes on along the line through its two top points, in log lambda (the trained
+    gains are close to that line, ~0.5 log lambda: the MSE-optimal step size)."""
+    K = old.shape[0]
+    lo, hi = math.log(old_lambdas[-2]), math.log(old_lambdas[-1])
+    slope = (old[-1] - old[-2]) / (hi - lo)  # [M]
+    extra = [old[-1] + slope * (math.log(lam) - hi) for lam in new_lambdas[K:]]
+    return torch.cat([old, *[e[None] for e in extra]]) if extra else old.clone()
+
+
 @torch.no_grad()
 def widen(student: LicModel, cfg: ModelConfig) -> LicModel:
-    """A teacher (``cfg``) computing the student's function; see the module docstring."""
+    """A teacher (``cfg``) computing the student's function at the student's rate points; see
+    the module docstring. The student may have narrow entropy networks (Me < M): their
+    hidden features embed at the front of the teacher's."""
     s, sc = student, student.cfg
-    if cfg.Nh != sc.Nh or cfg.N < sc.N or cfg.M < sc.M:
+    if cfg.Nh != sc.Nh or cfg.N < sc.N or cfg.M < sc.M or cfg.entropy_width < sc.entropy_width:
         raise ValueError("the teacher must be at least as wide, with the same hyperprior width")
+    if tuple(cfg.lambdas[: sc.num_levels]) != tuple(sc.lambdas):
+        raise ValueError("the teacher's rate points must start with the student's")
     t = LicModel(cfg)
-    M, Mo = cfg.M, sc.M
+    Mo, M = sc.M, cfg.M
+    Eo, E = sc.entropy_width, cfg.entropy_width
     _transform(t.g_a, s.g_a)
     _transform(t.g_s, s.g_s)
-    # latent gains: old channels copied, new ones at the mean of the old
+    # latent gains: old channels copied, new ones at the mean of the old; added rate points
+    # extrapolated
     for name in ("log_gain", "log_inv_gain"):
-        old = getattr(s, name).data
-        new = getattr(t, name).data
+        old = _extend_gains(getattr(s, name).data, sc.lambdas, cfg.lambdas)  # [K', Mo]
+        new = getattr(t, name).data  # [K', M]
         new[:, :Mo] = old
         new[:, Mo:] = old.mean(1, keepdim=True)
     sl, tl = s.latent, t.latent
@@ -149,17 +177,16 @@ def widen(student: LicModel, cfg: ModelConfig) -> LicModel:
         tl.h_a[i].load_state_dict(sl.h_a[i].state_dict())
     for i in (0, 2):
         tl.h_s[i].load_state_dict(sl.h_s[i].state_dict())
-    embed(tl.h_s[4], sl.h_s[4], range(2 * Mo), range(sl.h_s[4].in_channels))
-    embed(tl.context, sl.context, range(2 * Mo), range(Mo))
+    embed(tl.h_s[4], sl.h_s[4], range(2 * Eo), range(sl.h_s[4].in_channels))
+    embed(tl.context, sl.context, range(2 * Eo), range(Eo))
     # parameter networks: hidden layers embed at the front, outputs into [mean | scale]
-    embed(tl.params_anchor[0], sl.params_anchor[0], range(2 * Mo), range(2 * Mo))
-    embed(tl.params_anchor[2], sl.params_anchor[2], range(2 * Mo), range(2 * Mo))
-    embed(tl.params_anchor[4], sl.params_anchor[4], _params_rows(Mo, M), range(2 * Mo), "zero")
-    He = 2 * tl.Me  # hyper features of the wider network; cat(hyper, ctx) below
-    ctx_cols = list(range(2 * Mo)) + list(range(He, He + 2 * Mo))
-    embed(tl.params_nonanchor[0], sl.params_nonanchor[0], range(3 * Mo), ctx_cols)
-    embed(tl.params_nonanchor[2], sl.params_nonanchor[2], range(2 * Mo), range(3 * Mo))
-    embed(tl.params_nonanchor[4], sl.params_nonanchor[4], _params_rows(Mo, M), range(2 * Mo),
+    embed(tl.params_anchor[0], sl.params_anchor[0], range(2 * Eo), range(2 * Eo))
+    embed(tl.params_anchor[2], sl.params_anchor[2], range(2 * Eo), range(2 * Eo))
+    embed(tl.params_anchor[4], sl.params_anchor[4], _params_rows(Mo, M), range(2 * Eo), "zero")
+    ctx_cols = list(range(2 * Eo)) + list(range(2 * E, 2 * E + 2 * Eo))  # cat(hyper, ctx)
+    embed(tl.params_nonanchor[0], sl.params_nonanchor[0], range(3 * Eo), ctx_cols)
+    embed(tl.params_nonanchor[2], sl.params_nonanchor[2], range(2 * Eo), range(3 * Eo))
+    embed(tl.params_nonanchor[4], sl.params_nonanchor[4], _params_rows(Mo, M), range(2 * Eo),
           "zero")
     tl.entropy_bottleneck.load_state_dict(sl.entropy_bottleneck.state_dict())
     tl.gaussian_conditional.load_state_dict(sl.gaussian_conditional.state_dict())
@@ -249,10 +276,20 @@ def main(argv=None) -> None:
                     help="keep the architecture and re-initialise the dead latent channels")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
                     help="training images on which dead channels are found (with --revive)")
+    ap.add_argument("--teacher-width", type=int, default=None, metavar="N",
+                    help=f"the teacher's transform width (default {TEACHER.N})")
+    ap.add_argument("--teacher-latent", type=int, default=None, metavar="M",
+                    help="the teacher's latent channels (default: the larger of the student's "
+                         f"and {TEACHER.M}); the new ones start live (revive)")
+    ap.add_argument("--teacher-entropy", type=int, default=0, metavar="Me",
+                    help="the teacher's entropy width (default 0: all its latent channels)")
+    ap.add_argument("--res-blocks", type=int, default=None,
+                    help=f"residual blocks per place in the teacher (default {TEACHER.res_blocks})")
+    ap.add_argument("--add-lambdas", type=float, nargs="*", default=[], metavar="LAMBDA",
+                    help="rate points added above the student's top lambda (quality 100 moves "
+                         "to the highest)")
     args = ap.parse_args(argv)
-    state = load_checkpoint(args.source)
-    src = LicModel(ModelConfig.from_dict(state["config"]))
-    src.load_state_dict(upgrade_state({k: v.float() for k, v in state["model"].items()}))
+    state, src = source_model(args.source)  # its moving average, where it has one
     torch.manual_seed(args.seed)
     if args.revive:
         dead = dead_channels(src, _probe_images(args.data))
@@ -268,8 +305,14 @@ def main(argv=None) -> None:
         revive(model, new)
         how = "grown_from"
     else:
-        model = widen(src, teacher_config(src.cfg))
-        how, new = "widened_from", []
+        cfg = teacher_config(src.cfg, N=args.teacher_width, M=args.teacher_latent,
+                             Me=args.teacher_entropy, res_blocks=args.res_blocks,
+                             top_lambdas=tuple(args.add_lambdas))
+        model = widen(src, cfg)
+        # new latent channels must carry a signal from step 0, or they die (a saddle point)
+        new = list(range(src.cfg.M, cfg.M))
+        revive(model, new)
+        how = "widened_from"
     _write(model, state, args.source, args.out, how, new)
     print(f"{args.out}: {model.cfg.arch} with M={model.cfg.M}, "
           f"{model.param_count() / 1e6:.2f} M parameters, from step {state['step']}")
