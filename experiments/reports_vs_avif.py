@@ -1,6 +1,7 @@
 """BD-rate against Pillow's AVIF (speed 6, the bench's qualities) of ``python -m lic_codec.evaluate``
-reports, with AVIF coded on the same images: the first N of the report's folder (``--data``,
-Kodak by default; cached, train/curve.py).
+reports, with AVIF coded on the same images: N spread over the report's folder (the images
+an evaluation of N codes, train/data.spread; cached, train/curve.py). Reports made before
+2026-12-07 coded the first N, and are refused here unless N is the whole folder.
 
     python experiments/reports_vs_avif.py results/effort_sga/effort_*.json [--out FILE]
 
@@ -17,7 +18,7 @@ own qualities, its PSNR minus the anchor's at the same rate (train/curve.py's ``
 
 An argument ``A.json+B.json`` pools the per-image rows of reports on disjoint images (e.g. the
 first 6 Kodak images and the next 6, evaluated separately); the pooled images must be the
-first N of Kodak, as AVIF is coded on those.
+N that AVIF is coded on.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from lic_codec.bdrate import bd_rate
 from lic_codec.train.curve import avif_curve, psnr_gaps
-from lic_codec.train.data import find_images
+from lic_codec.train.data import find_images, spread
 
 DEFAULT_KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 
@@ -75,9 +76,10 @@ def main() -> None:
         data = Path(reports[0]["data"]) if len(reports) == 1 else DEFAULT_KODAK
         if not data.is_dir():  # a report made in another checkout: its images are checked below
             data = DEFAULT_KODAK
-        first = [p.name for p in find_images(data)[:len(images)]]
+        first = [p.name for p in spread(find_images(data), len(images))]
         if images != first:
-            raise SystemExit(f"{arg}: images {images} are not the first {len(images)} of {data}")
+            raise SystemExit(f"{arg}: images {images} are not the {len(images)} spread over "
+                             f"{data} that AVIF is coded on (train/data.spread)")
         for name, (_, _, ref_images) in refs.items():
             if ref_images != images:
                 raise SystemExit(f"{arg} and {name} are not on the same images")

@@ -412,9 +412,13 @@ def _exit_on_broken_pipe() -> None:
 @main.command()
 @click.argument("input", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the header as JSON.")
-def info(input: Path, as_json: bool) -> None:
+@click.option("--verify", is_flag=True,
+              help="Also decode the latent streams (loads the network, no image is made): "
+                   "catches a header that does not match its streams.")
+def info(input: Path, as_json: bool, verify: bool) -> None:
     """Show a .licc file's header and check its checksums, without decoding the image
-    (INPUT may be - for stdin)."""
+    (INPUT may be - for stdin). The header and section checksums alone cannot tell an altered
+    image size; --verify or decoding does."""
     with _user_errors():
         from .format.container import read_container
 
@@ -422,6 +426,10 @@ def info(input: Path, as_json: bool) -> None:
         data = sys.stdin.buffer.read() if str(input) == "-" else read_input(input)
         try:
             h, _ = read_container(data)
+            if verify:
+                from .codec import Codec
+
+                Codec().verify(data)
         except LiccError as exc:
             raise _named(name, exc) from None
         d: dict[str, Any] = {
@@ -439,6 +447,7 @@ def info(input: Path, as_json: bool) -> None:
             "skipped_channels": h.skipped_channels,
             "header_bytes": h.header_size,
             "sections": h.section_sizes(),
+            "streams": "verified" if verify else "not checked (--verify)",
         }
     if as_json:
         click.echo(json.dumps(d, indent=2))
@@ -452,7 +461,8 @@ def info(input: Path, as_json: bool) -> None:
         f"  quality   {d['quality']:g}\n"
         f"  channels  {d['latent_channels']} latent, {d['skipped_channels']} skipped (all zero)\n"
         f"  header    {d['header_bytes']} B\n"
-        f"  sections  {sections}"
+        f"  sections  {sections}\n"
+        f"  streams   {d['streams']}"
     )
 
 

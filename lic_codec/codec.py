@@ -150,9 +150,9 @@ class Codec:
         return write_container(header, sections)
 
     # ---- decode -----------------------------------------------------------------------
-    def decode(self, data: bytes) -> Image.Image:
-        import torch
-
+    def _open(self, data: bytes):
+        """Validated container -> (header, sections, the network that made it, the coded
+        latent)."""
         from .latent.checkerboard import CodedLatent
         from .models.registry import find_model
 
@@ -170,6 +170,25 @@ class Codec:
             nonanchor_bytes=sections[C.TAG_NONANCHOR],
             symbols_crc=header.symbols_crc, prefix_crcs=header.prefix_crcs,
         )
+        return header, sections, model, coded
+
+    def verify(self, data: bytes) -> None:
+        """Check a file as far as decoding its latent (every checksum, the streams against the
+        header), without the synthesis transform; raises LiccError."""
+        import torch
+
+        header, sections, model, coded = self._open(data)
+        if header.mode.endswith("A"):
+            _decode_alpha(sections.get(C.TAG_ALPHA), header)
+        Hp, Wp = _padded(header.height), _padded(header.width)
+        with torch.inference_mode():
+            model.latent.decompress(coded, (Hp // 16, Wp // 16))
+
+    def decode(self, data: bytes) -> Image.Image:
+        import torch
+
+        header, sections, model, coded = self._open(data)
+        Hp, Wp = _padded(header.height), _padded(header.width)
         alpha = None
         if header.mode.endswith("A"):
             alpha = _decode_alpha(sections.get(C.TAG_ALPHA), header)

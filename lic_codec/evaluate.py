@@ -62,13 +62,14 @@ def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
     import torch
 
     from .codec import Codec
+    from .errors import ImageError
     from .format.container import read_header
     from .train.data import find_images, spread
 
     codec = Codec(model, weights=weights, threads=threads)
     paths = spread(find_images(data_dir), limit)
     if not paths:
-        raise SystemExit(f"no images found in {data_dir}")
+        raise ImageError(f"{data_dir}: no images found")
     codec.decode(codec.encode(Image.open(paths[0]).convert("RGB").crop((0, 0, 64, 64))))  # warm-up
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -363,3 +363,22 @@ def test_cmyk_input_gets_no_cmyk_profile(run, photo, tmp_path):
     assert r.exit_code == 0 and "CMYK colour profile" in r.output
     run("decode", tmp_path / "c.licc", tmp_path / "c.png")
     assert "icc_profile" not in Image.open(tmp_path / "c.png").info
+
+
+def test_info_verify_catches_an_altered_image_size(run, png, tmp_path):
+    import struct
+
+    from lic_codec import fuzz
+
+    run("encode", png, tmp_path / "a.licc")
+    parts = fuzz.split((tmp_path / "a.licc").read_bytes())
+    img_at = 33 + len(parts["header"].model_name)
+    forged = tmp_path / "forged.licc"
+    forged.write_bytes(fuzz._reseal(parts, lambda b: struct.pack_into("<II", b, img_at,
+                                                                      4000, 3000)))
+    r = run("info", forged)
+    assert r.exit_code == 0 and "streams   not checked" in r.output  # checksums alone pass
+    r = run("info", "--verify", forged)
+    assert r.exit_code == 1 and f"licc: error: {forged}: " in r.output  # a stream check
+    r = run("info", "--verify", tmp_path / "a.licc")
+    assert r.exit_code == 0 and "streams   verified" in r.output

@@ -168,7 +168,9 @@ class CheckerboardHyperprior(nn.Module):
     # the networks (latent/exact.py); tensors named *_int hold integers on the 2^-8 grid.
     def _exact(self) -> tuple[ExactEntropyParameters, TableSet, dict[str, TableSet]]:
         """The integer networks and the z and y tables; built on first use."""
-        assert self.z_tables is not None and self.y_tables, "tables not built"
+        if self.z_tables is None or not self.y_tables:  # a network not loaded from weights
+            raise RuntimeError("the coding tables are not built: load the network with "
+                               "models.registry (weights files carry them)")
         if self._exact_params is None:
             self._exact_params = ExactEntropyParameters(self, self.scale_thresholds)
         return self._exact_params, self.z_tables, self.y_tables

@@ -321,7 +321,10 @@ def main(argv=None) -> None:
         print(f"resumed {ckpt_path} at step {step} ({wall / 3600:.2f} h)")
     print(f"{cfg.arch}: {model.param_count() / 1e6:.2f} M parameters")
 
-    data = CropDataset(args.data, args.patch, sampling=args.sampling)
+    try:
+        data = CropDataset(args.data, args.patch, sampling=args.sampling)
+    except ValueError as exc:  # the command's error, not a traceback
+        raise SystemExit(str(exc)) from None
     print(f"{len(data)} training images from {args.data}")
     keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon"] if distiller else [])
     new_log = workers.leads and not log_path.exists()

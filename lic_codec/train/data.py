@@ -55,7 +55,7 @@ class CropDataset:
                     continue
                 self.images.append(np.asarray(im, dtype=np.uint8))
         if not self.images:
-            raise SystemExit(f"no usable training images (>= {patch} px) under {root}")
+            raise ValueError(f"no usable training images (>= {patch} px) under {root}")
         self.weights = None  # uniform over images
         if sampling == "area":
             n = np.array([(a.shape[0] - patch + 1) * (a.shape[1] - patch + 1)
