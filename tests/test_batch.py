@@ -87,6 +87,7 @@ def test_duplicate_output_names_are_refused(run, folder, tmp_path):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_pipes(use_tiny, folder, tmp_path):
     """licc encode - - < a.png | licc decode - - > a.png, in real processes."""
     env = {"LICC_WEIGHTS_DIR": str(use_tiny), "PATH": "/usr/bin:/bin"}

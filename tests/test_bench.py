@@ -45,6 +45,7 @@ def test_bd_rate_without_overlap_or_points():
     assert bd_rate(RATES[:3], PSNRS[:3], RATES, PSNRS) is None
 
 
+@pytest.mark.slow
 def test_bench_end_to_end(use_tiny, photo, tmp_path):
     from lic_codec.cli import main
 

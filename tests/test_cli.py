@@ -189,6 +189,7 @@ def test_metadata_reaches_the_decoded_png(run, photo, tmp_path):
     assert "ICCP" not in json.loads(r.output)["sections"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL", "SIGINT"])
 def test_interrupted_encode_leaves_nothing(tmp_path, photo, sig):
     """Killed mid-run: no output, no temporary file, input untouched."""
@@ -300,6 +301,7 @@ def test_errors_name_the_file_in_single_and_batch_mode(run, png, tmp_path):
     assert r.exit_code == 1 and f"{bad}: section" in r.output
 
 
+@pytest.mark.slow
 def test_write_errors_and_closed_pipes(use_tiny, png, tmp_path):
     """/dev/full: one line, exit 1 (was a traceback); a reader that goes away: exit 141 as
     for SIGPIPE, no message."""

@@ -31,6 +31,7 @@ def test_odd_sizes_round_trip(codec, photo, size):
     assert (h.width, h.height) == size and h.total_size == len(data)
 
 
+@pytest.mark.slow
 def test_decode_matches_forward_pass(codec, photo):
     """The decoded pixels are what the network's eval-mode forward pass predicts."""
     im = crop(photo, 130, 70)
@@ -146,6 +147,7 @@ def test_icc_and_exif_survive_unless_stripped(codec, photo, tmp_path):
     assert "icc_profile" not in bare.info and "exif" not in bare.info
 
 
+@pytest.mark.slow
 def test_tiled_transforms_match_untiled(tiny_weights, photo):
     """Small tiles (forced) give the same latent and image as one pass, up to rounding."""
     whole = Codec(weights=tiny_weights)

@@ -43,6 +43,7 @@ def test_version():
     assert r.exit_code == 0 and lic_codec.__version__ in r.output
 
 
+@pytest.mark.slow
 def test_mypy_clean():
     r = subprocess.run([sys.executable, "-m", "mypy", "lic_codec"], capture_output=True,
                        text=True, cwd=REPO, env={**os.environ, "MYPY_CACHE_DIR": os.devnull})

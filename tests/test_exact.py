@@ -5,6 +5,7 @@ oneDNN off."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn as nn
 from numpy.lib.stride_tricks import sliding_window_view
@@ -87,6 +88,7 @@ def test_scale_index_counts_the_thresholds_below(tiny_weights):
     assert np.array_equal(ex.scale_index(v[None, :, None]), want.numpy())  # any shape
 
 
+@pytest.mark.slow
 def test_files_decode_identically_under_other_arithmetic(tiny_weights, photo, tmp_path):
     from lic_codec.codec import Codec
     from lic_codec.portability import CONFIGS, cross_decode
@@ -122,6 +124,7 @@ def test_weight_shifts_use_15_bits():
     assert s[5] == 0
 
 
+@pytest.mark.slow
 def test_banded_evaluation_is_identical(tiny_weights):
     from lic_codec.latent import exact
     from lic_codec.models.registry import load_model

@@ -24,6 +24,7 @@ def seeds(codec) -> list[bytes]:
     return fuzz.seeds(codec)
 
 
+@pytest.mark.slow
 def test_mutation_run(codec, seeds):
     rng = np.random.default_rng(123)
     counts = {"refused": 0, "decoded": 0, "finding": 0}
@@ -45,6 +46,7 @@ def test_arbitrary_bytes_never_crash_the_parser(blob):
             pass
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(st.data())
@@ -82,6 +84,7 @@ print(json.dumps({"status": status, "seconds": seconds, "peak_growth_mb": grown 
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(8192, 8192), (32768, 2048), (2049, 2048)])
 def test_forged_image_size_is_refused_in_bounded_time_and_memory(tmp_path, photo, size):
     """A real file of the shipped student whose header claims a larger image, CRC recomputed

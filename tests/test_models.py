@@ -139,6 +139,7 @@ def test_adopted_arm_continues_the_trunk(tmp_path):
     assert load_checkpoint(trunk / "ckpt.pt")["step"] == 6
 
 
+@pytest.mark.slow
 def test_branch_merges_back_into_the_trunk(tmp_path):
     """A branch trains on other crops from the trunk's step; merging at a common step gives
     the mean weights, averages and Adam moments, adds the branch's CPU time since it
@@ -230,6 +231,7 @@ def test_gdn_matches_compressai():
         assert torch.allclose(fast, ref(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_coding_path_does_not_import_compressai(tmp_path):
     import subprocess
     import sys
@@ -332,6 +334,7 @@ def test_rate_modulation_starts_as_the_same_network_and_codes(tmp_path):
     assert codec.decode(codec.encode(im, quality=90)).size == im.size
 
 
+@pytest.mark.slow
 def test_weight_average_is_kept_resumed_halved_and_exported(tmp_path):
     """--ema keeps an average of the weights beside them: it continues across a resume, the
     float16 copy keeps it, and train.export ships it unless --raw."""
@@ -392,6 +395,7 @@ def test_weight_average_is_kept_resumed_halved_and_exported(tmp_path):
         train([*common[:-1], str(tmp_path / "new"), "--steps", "1", "--from-average"])
 
 
+@pytest.mark.slow
 def test_two_workers_train_as_one_process_with_their_joint_batch(tmp_path):
     """--workers 2 --batch 1 takes the step one process takes with --batch 2 (the same crops,
     the gradients averaged), not the step of worker 0's crop alone."""
@@ -430,6 +434,7 @@ def test_a_worker_that_cannot_start_is_an_error_not_a_hang(tmp_path, monkeypatch
     assert not (tmp_path / "r" / "ckpt.pt").exists()
 
 
+@pytest.mark.slow
 def test_distillation_stages_run_and_resume(tmp_path):
     from lic_codec.train.__main__ import main as train
 
@@ -471,6 +476,7 @@ def test_distillation_stages_run_and_resume(tmp_path):
     assert behind["runs"] == [str(tmp_path / "b" / "ckpt.pt"), "c"]
 
 
+@pytest.mark.slow
 def test_laplace_anchor_model_codes_and_matches_its_likelihood(tmp_path):
     """A network with Laplacian anchors: tables, coding round trip, and real file size close
     to its own estimated rate."""
@@ -550,6 +556,7 @@ def test_subpixel_rewrite_refuses_other_shapes():
         SubpixelConv(torch.nn.ConvTranspose2d(8, 3, 5, 2, 2, 0))  # output 2H - 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("anchor", ["gaussian", "laplace"])
 def test_hard_quantization_trains_on_what_the_coder_codes(anchor):
     """With ``hard`` the training forward gives the eval forward's rounded latent and
@@ -774,6 +781,7 @@ def test_embedded_adapters_start_at_a_widened_teachers_features():
         assert terms["embed"][k] < 0.05 * terms["random"][k], (k, terms)
 
 
+@pytest.mark.slow
 def test_grown_latent_keeps_old_channels_and_codes(tmp_path):
     """train.widen --latent: more latent channels with the entropy networks at their old width
     (ModelConfig.Me); the old channels keep their coding distributions exactly, the new ones

@@ -120,6 +120,7 @@ def _rd_cost(codec, im, data, quality):
     return float(lam) * mse + 8 * len(data) / (im.width * im.height)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quality", [25, 100])
 def test_effort_lowers_the_real_rd_cost(shipped, photo, quality, monkeypatch):
     """Refining the latent (--effort) lowers the objective the network was trained for, measured
