@@ -743,6 +743,31 @@ def test_teacher_grown_from_a_narrow_entropy_student_keeps_its_function():
     assert y[:, 24:].std() > 0.3 * y[:, :24].std()
 
 
+def test_added_rate_points_keep_a_student_and_train(tmp_path):
+    """widen --latent M --add-lambdas: the same student with rate points above its top one
+    (the high-fidelity end); the old points compute the same function, training goes on."""
+    from lic_codec.train.__main__ import main as train
+    from lic_codec.train.checkpoint import source_model
+    from lic_codec.train.widen import main as widen_main
+
+    data = noise_photos(tmp_path / "data", 4)
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+              "--eval-every", "0", "--steps", "1"]
+    train([*common, "--run", str(tmp_path / "s")])
+    widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "x.pt"), "--latent", "128",
+                "--add-lambdas", "0.36", "0.72"])
+    (_, a), (_, b) = source_model(tmp_path / "s" / "ckpt.pt"), source_model(tmp_path / "x.pt")
+    assert b.cfg.num_levels == a.cfg.num_levels + 2 and b.cfg.lambdas[-1] == 0.72
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(a.eval()(x, torch.tensor([7.0]))["x_hat"],
+                              b.eval()(x, torch.tensor([7.0]))["x_hat"], atol=1e-6)
+    train([*common, "--run", str(tmp_path / "x"), "--init", str(tmp_path / "x.pt")])
+    with pytest.raises(SystemExit):
+        widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "y.pt"), "--latent", "128",
+                    "--add-lambdas", "0.01"])
+
+
 def test_training_continues_a_widened_student_as_a_teacher(tmp_path):
     from lic_codec.train.__main__ import main as train
     from lic_codec.train.widen import main as widen_main

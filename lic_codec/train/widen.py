@@ -286,8 +286,9 @@ def main(argv=None) -> None:
     ap.add_argument("--res-blocks", type=int, default=None,
                     help=f"residual blocks per place in the teacher (default {TEACHER.res_blocks})")
     ap.add_argument("--add-lambdas", type=float, nargs="*", default=[], metavar="LAMBDA",
-                    help="rate points added above the student's top lambda (quality 100 moves "
-                         "to the highest)")
+                    help="rate points added above the source's top lambda (quality 100 moves "
+                         "to the highest); with --latent M (M may be the source's) the network "
+                         "keeps its architecture")
     args = ap.parse_args(argv)
     state, src = source_model(args.source)  # its moving average, where it has one
     torch.manual_seed(args.seed)
@@ -297,9 +298,12 @@ def main(argv=None) -> None:
         _write(src, state, args.source, args.out, "revived_from", dead)
         print(f"{args.out}: {len(dead)} dead latent channels of {src.cfg.M} re-initialised")
         return
-    if args.latent:
+    if args.latent:  # (the same M with --add-lambdas: only rate points added)
         Me = 0 if args.wide_entropy else src.cfg.entropy_width
-        cfg = dataclasses.replace(src.cfg, M=args.latent, Me=Me)
+        if any(lam <= src.cfg.lambdas[-1] for lam in args.add_lambdas):
+            raise SystemExit("--add-lambdas: rate points must lie above the top one")
+        cfg = dataclasses.replace(src.cfg, M=args.latent, Me=Me,
+                                  lambdas=tuple(src.cfg.lambdas) + tuple(sorted(args.add_lambdas)))
         model = widen(src, cfg)
         new = list(range(src.cfg.M, cfg.M))
         revive(model, new)
