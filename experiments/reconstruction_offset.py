@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lic_codec.codec import Codec, _pad
+from lic_codec.codec import Codec, pad_to_grid
 from lic_codec.latent.checkerboard import anchor_mask
 from lic_codec.quality import rate_position
 
@@ -56,7 +56,7 @@ def main() -> None:
             rgb = np.asarray(Image.open(f"{KODAK}/kodim{i:02d}.png").convert("RGB"))
             ref = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float()  # [3, H, W]
             H, W = rgb.shape[:2]
-            x = _pad(ref[None] / 255)
+            x = pad_to_grid(ref[None] / 255)
             for q in QUALITIES:
                 t = rate_position(q, model.cfg.num_levels)
                 y, mu, s, keep = latent_and_means(model, x, t)

@@ -177,10 +177,10 @@ def speed_comparison(image: Path, models: list[str], weights: Path | None,
     (MeanScaleHyperprior N=128/M=192, serial-context mbt2018 N=192/M=192; random weights)."""
     import torch
 
-    from .codec import Codec, _pad
+    from .codec import Codec, pad_to_grid
 
     im = Image.open(image).convert("RGB")
-    x = _pad(torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255)
+    x = pad_to_grid(torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float() / 255)
 
     def best(fn) -> float:
         times = []

@@ -199,7 +199,8 @@ class Codec:
             keep = active if active.any() else None
             x_hat = synthesize_tiled(lambda y: model.synthesize(y, t, keep), y_hat, self.tile,
                                      self.margin)
-            x_hat = x_hat[0, :, : header.height, : header.width]  # [3, H, W]
+            x_hat = crop_from_grid(x_hat[0], header.height, header.width,
+                                   header.version)  # [3, H, W]
             x_hat = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8)  # in place: big images
             rgb = x_hat.permute(1, 2, 0).contiguous().numpy()  # [H, W, 3]
         return to_pil(rgb, alpha, header.mode, sections.get(C.TAG_ICC), sections.get(C.TAG_EXIF))
@@ -221,18 +222,38 @@ def _pixels(src: SourceImage):
     import torch
 
     x = torch.from_numpy(src.rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
-    return _pad(x)  # (drops the unpadded copy)
+    return pad_to_grid(x)  # (drops the unpadded copy)
 
 
-def _pad(x):
-    """Replicate-pad [1, 3, H, W] up to multiples of 64 (edges cost fewer bits than zeros)."""
+def grid_offsets(height: int, width: int, version: int = C.FORMAT_VERSION) -> tuple[int, int]:
+    """Where the image sits in its padded canvas: (top, left). From format 2 on it is centred,
+    the padding split between the two sides. Why: the synthesis is worst at the canvas's
+    edges and corners (zero padding inside the transforms; a flat 256x256 colour came back
+    right in the middle and up to 31 levels off in the corners), so an image smaller than its
+    canvas keeps its own edges away from them; a 1x1 image is no longer a corner pixel. Format
+    1 put the image at the top left."""
+    if version < 2:
+        return 0, 0
+    return (_padded(height) - height) // 2, (_padded(width) - width) // 2
+
+
+def pad_to_grid(x):
+    """Replicate-pad [B, 3, H, W] to multiples of 64 around the image (grid_offsets): edges
+    cost fewer bits than zeros."""
     import torch.nn.functional as F
 
     H, W = x.shape[2:]
+    top, left = grid_offsets(H, W)
     ph, pw = _padded(H) - H, _padded(W) - W
     if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        x = F.pad(x, (left, pw - left, top, ph - top), mode="replicate")
     return x
+
+
+def crop_from_grid(x, height: int, width: int, version: int = C.FORMAT_VERSION):
+    """[..., H', W'] padded canvas -> [..., height, width] image (grid_offsets)."""
+    top, left = grid_offsets(height, width, version)
+    return x[..., top:top + height, left:left + width]
 
 
 def _decode_alpha(payload: bytes | None, header: Header) -> np.ndarray:

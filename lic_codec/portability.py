@@ -73,7 +73,7 @@ def float_fragility(images: list[Path], weights: Path | None, qualities=(0.0, 50
     import torch
     from PIL import Image
 
-    from .codec import Codec, _pad
+    from .codec import Codec, pad_to_grid
     from .latent.checkerboard import SCALE_TABLE, anchor_mask
     from .quality import rate_position
 
@@ -88,7 +88,7 @@ def float_fragility(images: list[Path], weights: Path | None, qualities=(0.0, 50
     total = flips = 0
     with torch.inference_mode():
         for p in images:
-            x = _pad(torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)
+            x = pad_to_grid(torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)
                      [None].float() / 255)
             feats = m.g_a(x)
             for q in qualities:

@@ -4,8 +4,10 @@ every version of the weights ever shipped (tests/data/golden/) still decoding.""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from conftest import DATA, crop, psnr
 
@@ -186,3 +188,15 @@ def test_effort_refuses_images_too_large_to_refine(shipped, photo, monkeypatch):
     with pytest.raises(ImageError, match="effort 0"):
         shipped.encode(photo, quality=50, effort=1)
     assert shipped.encode(crop(photo, 128, 128), quality=50, effort=1)  # below it: coded
+
+
+def test_small_flat_images_come_back_at_their_corners(shipped):
+    """A flat colour smaller than its 64-pixel canvas sits centred in it (format 2), away
+    from the corners where the synthesis is worst: a 1x1 (200, 30, 40) came back as
+    (175, 48, 46) at q50 when it was the canvas's corner pixel."""
+    for size in ((1, 1), (40, 24), (100, 70)):
+        im = Image.new("RGB", size, (200, 30, 40))
+        for q in (50, 100):
+            out = np.asarray(shipped.decode(shipped.encode(im, quality=q))).astype(int)
+            corners = out[[0, 0, -1, -1], [0, -1, 0, -1]]
+            assert np.abs(corners - np.array([200, 30, 40])).max() <= 6, (size, q, corners)

@@ -43,13 +43,13 @@ def _bits(symbols: torch.Tensor, scale: torch.Tensor, family: str) -> float:
 @torch.no_grad()
 def collect(model: LicModel, paths: list[Path], positions: list[float]) -> dict:
     """Per pass: the coded symbols round(y - mu) (coded with zero-mean tables) and scales."""
-    from ..codec import _pad
+    from ..codec import pad_to_grid
 
     lat = model.latent
     out: dict[str, tuple[list, list]] = {"anchor": ([], []), "nonanchor": ([], [])}
     for p in paths:
         x = torch.from_numpy(np.array(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None]
-        x = _pad(x.float() / 255)
+        x = pad_to_grid(x.float() / 255)
         for t in positions:
             y = model.analyse(x, t)
             z = lat.h_a(y)
