@@ -291,7 +291,7 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
                            err=True)
             return
 
-        from .train.data import IMAGE_SUFFIXES
+        from .io.files import IMAGE_SUFFIXES
 
         def work(o):
             data, n_in, note = encode_one(str(o.src))
@@ -507,7 +507,7 @@ def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results
                             "pass a folder, e.g. licc bench photos/")
         from . import bench as B
         from .models.registry import available
-        from .train.data import find_images
+        from .io.files import find_images
 
         images = find_images(directory)[:limit] if limit else find_images(directory)
         if not images:

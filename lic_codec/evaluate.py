@@ -64,7 +64,7 @@ def evaluate(data_dir: Path, qualities: list[float], model: str = "student",
     from .codec import Codec
     from .errors import ImageError
     from .format.container import read_header
-    from .train.data import find_images, spread
+    from .io.files import find_images, spread
 
     codec = Codec(model, weights=weights, threads=threads)
     paths = spread(find_images(data_dir), limit)

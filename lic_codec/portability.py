@@ -112,7 +112,7 @@ def float_fragility(images: list[Path], weights: Path | None, qualities=(0.0, 50
 def main(argv=None) -> None:
     from .codec import Codec
     from .evaluate import git_commit, machine
-    from .train.data import find_images
+    from .io.files import find_images
 
     ap = argparse.ArgumentParser(prog="python -m lic_codec.portability")
     ap.add_argument("--data", type=Path,

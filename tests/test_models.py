@@ -1137,3 +1137,33 @@ def test_permuted_latent_is_the_same_network_but_for_the_context_inputs(tmp_path
     train([*common, "--run", str(tmp_path / "p"), "--init", str(tmp_path / "p.pt"),
            "--steps", "1"])
     assert load_checkpoint(tmp_path / "p" / "ckpt.pt")["step"] == 1
+
+
+def test_the_codec_package_never_imports_the_training_lab():
+    """Every module of lic_codec outside train/ (at import time or inside a function) stays
+    clear of lic_codec.train: the product must not depend on the lab."""
+    import ast
+    from pathlib import Path
+
+    import lic_codec
+
+    root = Path(lic_codec.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "train":
+            continue
+        package = ["lic_codec", *rel.parts[:-1]]  # the package "from ." refers to
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                names = [".".join([*base, *([node.module] if node.module else [])])]
+                if node.module is None:  # "from . import train"
+                    names = [".".join([*base, a.name]) for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            offenders += [f"{rel}:{node.lineno} {n}" for n in names
+                          if n.startswith("lic_codec.train")]
+    assert not offenders, offenders

@@ -1,4 +1,5 @@
-"""Safe output: never a half-written file, never a surprise overwrite, never the input.
+"""Files in and out: the images of a folder (``find_images``), and safe output: never a
+half-written file, never a surprise overwrite, never the input.
 
 Output bytes go to an anonymous file (Linux O_TMPFILE) that gets a name only once it is
 complete, so even a SIGKILL leaves nothing behind. Where that is not possible (other systems,
@@ -116,3 +117,21 @@ def write_atomic(out: Path, data: bytes) -> None:
             tmp.write_bytes(data)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror})") from None
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"}
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """Image files under ``root`` (recursively, by suffix), sorted."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def spread(paths: list[Path], n: int | None) -> list[Path]:
+    """``n`` of ``paths`` evenly spaced over the sorted list (all of them for None or n >= the
+    count). Why not the first n: a folder sorted by name groups its sources (val/ by
+    collection), and a subset for frequent evaluations should sample every kind."""
+    if not n or n >= len(paths):
+        return list(paths)
+    return [paths[i * len(paths) // n] for i in range(n)]

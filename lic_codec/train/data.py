@@ -12,23 +12,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..io.files import IMAGE_SUFFIXES, find_images, spread  # noqa: F401  (used by the lab)
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"}
-
-
-def find_images(root: str | Path) -> list[Path]:
-    root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def spread(paths: list[Path], n: int | None) -> list[Path]:
-    """``n`` of ``paths`` evenly spaced over the sorted list (all of them for None or n >= the
-    count). Why not the first n: a folder sorted by name groups its sources (val/ by
-    collection), and a subset for frequent evaluations should sample every kind."""
-    if not n or n >= len(paths):
-        return list(paths)
-    return [paths[i * len(paths) // n] for i in range(n)]
-
 
 SAMPLING = ("image", "area")
 
