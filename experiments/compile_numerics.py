@@ -34,8 +34,7 @@ def grads(model, forward, x, t, bf16: bool) -> tuple[float, torch.Tensor]:
 
 
 def main() -> None:
-    from lic_codec.models.config import ModelConfig
-    from lic_codec.models.lic import LicModel, upgrade_state
+    from lic_codec.models.lic import LicModel
     from lic_codec.train.checkpoint import load_checkpoint
     from lic_codec.train.compiler import compile_for_training
     from lic_codec.train.data import CropDataset
@@ -44,8 +43,7 @@ def main() -> None:
     batches = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     torch.set_num_threads(1)
     state = load_checkpoint(path)
-    model = LicModel(ModelConfig.from_dict(state["config"]))
-    model.load_state_dict(upgrade_state(state["model"]))
+    model = LicModel.from_state_dict(state["config"], state["model"])
     model = model.float().to(memory_format=torch.channels_last).train()
     model.latent.hard = True  # deterministic: no quantization noise
     compiled = compile_for_training(model)

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lic_codec.models.config import ModelConfig
-from lic_codec.models.lic import LicModel, upgrade_state
+from lic_codec.models.lic import LicModel
 from lic_codec.train.checkpoint import load_checkpoint
 from lic_codec.train.ema import averaged_state
 
@@ -67,11 +66,9 @@ def main() -> None:
     models = []
     for path in args.checkpoints:
         state = load_checkpoint(path)
-        m = LicModel(ModelConfig.from_dict(state["config"]))
         # the moving average of the weights where there is one: what evaluations and
         # exports use
-        weights = averaged_state(state)
-        m.load_state_dict(upgrade_state({k: v.float() for k, v in weights.items()}))
+        m = LicModel.from_state_dict(state["config"], averaged_state(state))
         models.append((f"{path}@{state['step']}", m.eval()))
     import datetime
     import sys

@@ -20,8 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lic_codec.models.config import ModelConfig
-from lic_codec.models.lic import LicModel, bits_per_pixel, upgrade_state
+from lic_codec.models.lic import LicModel, bits_per_pixel
 from lic_codec.train.checkpoint import load_checkpoint
 
 KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
@@ -29,8 +28,7 @@ KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 
 def load(path: Path) -> tuple[LicModel, int]:
     state = load_checkpoint(path)
-    model = LicModel(ModelConfig.from_dict(state["config"]))
-    model.load_state_dict(upgrade_state({k: v.float() for k, v in state["model"].items()}))
+    model = LicModel.from_state_dict(state["config"], state["model"])
     return model.eval(), state["step"]
 
 

@@ -22,7 +22,6 @@ from typing import Callable
 import numpy as np
 
 from .errors import LiccError
-from .format import constants as C
 from .format.container import read_header
 
 from .limits import MAX_PIXELS, MAX_SIDE

@@ -829,8 +829,7 @@ def test_grown_latent_keeps_old_channels_and_codes(tmp_path):
     models = {}
     for name in ("s/ckpt.pt", "g.pt", "w.pt"):
         state = load_checkpoint(tmp_path / name)
-        m = LicModel(ModelConfig.from_dict(state["config"]))
-        m.load_state_dict({k: v.float() for k, v in state["model"].items()})
+        m = LicModel.from_state_dict(state["config"], state["model"])
         models[name] = m.eval()
     old, grown = models["s/ckpt.pt"], models["g.pt"]
     assert grown.cfg.M == 160 and grown.cfg.entropy_width == 128
@@ -1012,11 +1011,10 @@ def test_narrowed_entropy_networks_keep_the_rest_and_code(tmp_path):
     train([*common, "--run", str(tmp_path / "s"), "--steps", "1"])
     narrow_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "n.pt"),
                  "--entropy-width", "32"])
-    old = LicModel(ModelConfig.from_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["config"]))
+    s = load_checkpoint(tmp_path / "s" / "ckpt.pt")
+    old = LicModel.from_state_dict(s["config"], s["model"])
     state = load_checkpoint(tmp_path / "n.pt")
-    new = LicModel(ModelConfig.from_dict(state["config"]))
-    new.load_state_dict(state["model"])
-    old.load_state_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["model"])
+    new = LicModel.from_state_dict(state["config"], state["model"])
     assert new.cfg.entropy_width == 32 and new.cfg.M == old.cfg.M
     assert new.param_count() < 0.8 * old.param_count()
     assert state["prior"]["steps"] == 1
@@ -1058,11 +1056,10 @@ def test_deepened_analysis_starts_as_the_same_network_and_codes(tmp_path):
     train([*common, "--run", str(tmp_path / "s"), "--steps", "2"])
     deepen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "d.pt"),
                  "--analysis-blocks", "1"])
-    old = LicModel(ModelConfig.from_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["config"]))
-    old.load_state_dict(load_checkpoint(tmp_path / "s" / "ckpt.pt")["model"])
+    s = load_checkpoint(tmp_path / "s" / "ckpt.pt")
+    old = LicModel.from_state_dict(s["config"], s["model"])
     state = load_checkpoint(tmp_path / "d.pt")
-    new = LicModel(ModelConfig.from_dict(state["config"]))
-    new.load_state_dict(state["model"])
+    new = LicModel.from_state_dict(state["config"], state["model"])
     assert new.cfg.analysis_blocks == 1 and state["prior"]["steps"] == 2
     kinds = [type(m).__name__ for m in new.g_a]
     assert kinds.index("ResidualBlock") == 4 and kinds.count("ResidualBlock") == 2

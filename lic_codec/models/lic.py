@@ -101,6 +101,16 @@ class LicModel(nn.Module):
         )
         return rest(out, scales)
 
+    @classmethod
+    def from_state_dict(cls, config: dict, state: dict, trainable: bool = True) -> "LicModel":
+        """The one constructor from a saved network (checkpoint, weights file, export): its
+        config dict and state dict, float16 copies upcast and older layouts accepted
+        (upgrade_state)."""
+        model = cls(ModelConfig.from_dict(config), trainable)
+        model.load_state_dict(upgrade_state(
+            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}))
+        return model
+
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

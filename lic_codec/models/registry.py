@@ -58,14 +58,12 @@ def _load(path_str: str, mtime: float):
     import torch
 
     from ..entropy.tables import TableSet
-    from .config import ModelConfig
     from .lic import LicModel
     from .subpixel import subpixel_last_layer
 
     path = Path(path_str)
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    model = LicModel(ModelConfig.from_dict(blob["config"]), trainable=False)
-    model.load_state_dict({k: v.float() for k, v in blob["model"].items()})
+    model = LicModel.from_state_dict(blob["config"], blob["model"], trainable=False)
     arrays = {k: v.numpy() for k, v in blob["tables"].items()}
     model.latent.z_tables = TableSet.from_arrays(arrays, "z")
     if "ya_counts" in arrays:

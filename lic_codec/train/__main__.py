@@ -267,8 +267,7 @@ def main(argv=None) -> None:
         if not args.teacher:
             raise SystemExit("distill needs --teacher CKPT")
         tstate = load_checkpoint(args.teacher)
-        teacher = LicModel(ModelConfig.from_dict(tstate["config"]))
-        teacher.load_state_dict(upgrade_state(tstate["model"]))
+        teacher = LicModel.from_state_dict(tstate["config"], tstate["model"])
         weights = dict(STAGES[args.stage])
         for term in weights:
             if getattr(args, f"w_{term}") is not None:

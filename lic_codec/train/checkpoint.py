@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..models.config import ModelConfig
-from ..models.lic import LicModel, upgrade_state
+from ..models.lic import LicModel
 from .ema import averaged_state
 
 
@@ -133,8 +133,7 @@ def source_model(path: Path) -> tuple[dict, LicModel]:
     """A checkpoint and the network it holds, with its moving average of the weights when it
     has one: the start of a reshaped network (widen, narrow, deepen, permute)."""
     state = load_checkpoint(path)
-    src = LicModel(ModelConfig.from_dict(state["config"]))
-    src.load_state_dict(upgrade_state({k: v.float() for k, v in averaged_state(state).items()}))
+    src = LicModel.from_state_dict(state["config"], averaged_state(state))
     return state, src
 
 

@@ -21,8 +21,7 @@ import torch
 from PIL import Image
 
 from ..latent.checkerboard import anchor_mask
-from ..models.config import ModelConfig
-from ..models.lic import LicModel, upgrade_state
+from ..models.lic import LicModel
 from .data import find_images
 
 
@@ -78,8 +77,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    model = LicModel(ModelConfig.from_dict(state["config"]))
-    model.load_state_dict(upgrade_state(state["model"]))
+    model = LicModel.from_state_dict(state["config"], state["model"])
     model.eval()
     data = collect(model, find_images(args.data), args.positions)
     factors = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25]
