@@ -1164,3 +1164,18 @@ def test_the_codec_package_never_imports_the_training_lab():
             offenders += [f"{rel}:{node.lineno} {n}" for n in names
                           if n.startswith("lic_codec.train")]
     assert not offenders, offenders
+
+
+def test_a_run_is_evaluated_from_another_process(tmp_path):
+    """`python -m lic_codec.train evaluate RUN`: the run's own evaluation (real files, five
+    qualities) of its saved checkpoint, appended to its eval.tsv."""
+    from lic_codec.train.__main__ import evaluate_run
+    from lic_codec.train.__main__ import main as train
+
+    data = noise_photos(tmp_path / "data", 5, count=2)
+    train(["rd", "--data", str(data), "--patch", "64", "--batch", "1", "--threads", "1",
+           "--eval-every", "0", "--steps", "1", "--run", str(tmp_path / "r")])
+    evaluate_run([str(tmp_path / "r"), "--data", str(data), "--images", "1"])
+    rows = (tmp_path / "r" / "eval.tsv").read_text().splitlines()
+    assert rows[0].startswith("step\tquality") and len(rows) == 6
+    assert all(r.split("\t")[0] == "1" and r.endswith("\t1") for r in rows[1:])

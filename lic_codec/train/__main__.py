@@ -23,7 +23,7 @@ import torch
 from ..allocator import keep_freed_memory
 from ..models.config import ModelConfig, STUDENT, TEACHER
 from ..models.lic import LicModel, upgrade_state
-from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint
+from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint, source_model
 from .compiler import compile_for_training
 from .data import DEFAULT_DATA, SAMPLING, CropDataset
 from .distill import STAGES, Distiller
@@ -452,22 +452,31 @@ def main(argv=None) -> None:
 
 def evaluate_now(model: LicModel, run: Path, step: int, args,
                  ema: WeightAverage | None = None) -> None:
-    """Export a copy of the model (with the averaged weights when there are) and code the
-    first Kodak images with the real codec (actual bytes); append mean bpp and PSNR per
-    quality to ``eval.tsv``."""
+    """Evaluate a copy of the model (with the averaged weights when there are) through the
+    real codec; see :func:`record_evaluation`."""
     import copy
+
+    snapshot = copy.deepcopy(model).float().eval()
+    if ema is not None:
+        ema.copy_to(snapshot)
+    record_evaluation(snapshot, run, step, Path(args.eval_data), args.eval_images)
+    model.train()
+
+
+def record_evaluation(snapshot: LicModel, run: Path, step: int, data: Path,
+                      images: int | None) -> None:
+    """Export ``snapshot`` and code ``images`` images of ``data`` (spread over the folder)
+    with the real codec (actual bytes); append mean bpp, PSNR and skipped channels per quality
+    to the run's ``eval.tsv``."""
     import tempfile
 
     from ..evaluate import evaluate
     from .export import export_model
 
-    snapshot = copy.deepcopy(model).float().eval()
-    if ema is not None:
-        ema.copy_to(snapshot)
     with tempfile.TemporaryDirectory() as tmp:
-        export_model(snapshot, Path(tmp) / f"{model.cfg.arch}.pt")
-        rep = evaluate(Path(args.eval_data), list(EVAL_QUALITIES), model.cfg.arch,
-                       weights=Path(tmp), limit=args.eval_images)
+        export_model(snapshot, Path(tmp) / f"{snapshot.cfg.arch}.pt")
+        rep = evaluate(data, list(EVAL_QUALITIES), snapshot.cfg.arch, weights=Path(tmp),
+                       limit=images)
     path = run / "eval.tsv"
     new = not path.exists()
     with open(path, "a") as f:
@@ -476,8 +485,24 @@ def evaluate_now(model: LicModel, run: Path, step: int, args,
         for s in rep["summary"]:
             f.write(f"{step}\t{s['quality']:g}\t{s['bpp']:.4f}\t{s['psnr']:.3f}\t"
                     f"{s['skipped_channels']:.1f}\t{rep['images']}\n")
-    model.train()
+
+
+def evaluate_run(argv=None) -> None:
+    """``python -m lic_codec.train.__main__ evaluate RUN``: the evaluation a run makes every
+    --eval-every steps, of its saved checkpoint (its moving average), from another process
+    (e.g. while the run trains on, or after its in-process evaluation failed)."""
+    ap = argparse.ArgumentParser(prog="python -m lic_codec.train evaluate")
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--data", type=Path, default=DEFAULT_VAL)
+    ap.add_argument("--images", type=int, default=8)
+    args = ap.parse_args(argv)
+    state, model = source_model(args.run / "ckpt.pt")
+    record_evaluation(model.eval(), args.run, state["step"], args.data, args.images)
+    print((args.run / "eval.tsv").read_text().splitlines()[-1])
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["evaluate"]:
+        evaluate_run(sys.argv[2:])
+    else:
+        main()
