@@ -51,7 +51,7 @@ def encode(image: ImageInput, *, quality: float | None = None, preset: str | Non
     kept unless ``strip``. ``effort`` 1 or 2 (with a quality or preset only) refines the latent
     for this image first: smaller files for slower encoding. Raises LiccError subclasses for
     bad input and ValueError for bad arguments."""
-    from .ratecontrol import Target, parse_size
+    from .ratecontrol import make_target
 
     given = [x is not None for x in (quality, preset, target_size, target_bpp, target_psnr)]
     if sum(given) > 1:
@@ -60,17 +60,12 @@ def encode(image: ImageInput, *, quality: float | None = None, preset: str | Non
     if effort and sum(given[2:]):
         raise ValueError("effort works with quality or preset, not with a target")
     codec = get_codec(model)
-    if target_size is None and target_bpp is None and target_psnr is None:
+    if not any(given[2:]):
         return codec.encode(image, quality=quality, preset=preset, strip=strip, effort=effort)
     src = codec.source(image, strip)
-    if target_size is not None:
-        size = parse_size(target_size) if isinstance(target_size, str) else int(target_size)
-        target = Target("size", size)
-    elif target_bpp is not None:
-        target = Target("size", target_bpp * src.size[0] * src.size[1] / 8)
-    else:
-        assert target_psnr is not None
-        target = Target("psnr", float(target_psnr))
+    target = make_target(target_size, target_bpp, target_psnr, *src.size)
+    if target is None:  # unreachable: one of the three was given
+        raise ValueError("no target")
     return codec.encode_to_target(src, target).data
 
 

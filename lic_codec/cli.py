@@ -236,7 +236,7 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
         _refuse_terminal()
     with _user_errors():
         from .io.images import load_image
-        from .ratecontrol import Target
+        from .ratecontrol import make_target
 
         codec_holder: list = []
 
@@ -264,13 +264,7 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
                 check_size(W, H, effort)
             except SizeLimitError as exc:
                 raise ImageError(str(exc)) from None
-            target = None
-            if size_target is not None:
-                target = Target("size", size_target)
-            elif target_bpp is not None:
-                target = Target("size", target_bpp * W * H / 8)
-            elif target_psnr is not None:
-                target = Target("psnr", target_psnr)
+            target = make_target(size_target, target_bpp, target_psnr, W, H)
             if target is None:
                 data = codec().encode(src, quality=quality, preset=preset, strip=strip,
                                       effort=effort)

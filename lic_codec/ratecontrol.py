@@ -42,6 +42,20 @@ class Target:
         return f"{int(self.value)} bytes" if self.kind == "size" else f"{self.value:g} dB PSNR"
 
 
+def make_target(size: int | str | None = None, bpp: float | None = None,
+                psnr: float | None = None, width: int = 0, height: int = 0) -> Target | None:
+    """The one place that turns the user's target options into a Target (CLI, API and Pillow
+    plugin alike): a size in bytes (or "40KB"), bits per pixel of this image, or a PSNR;
+    None when no target is given."""
+    if size is not None:
+        return Target("size", parse_size(size) if isinstance(size, str) else int(size))
+    if bpp is not None:
+        return Target("size", bpp * width * height / 8)
+    if psnr is not None:
+        return Target("psnr", float(psnr))
+    return None
+
+
 @dataclass
 class SearchResult:
     quality: float
