@@ -2,9 +2,9 @@
 same process, from real bytes.
 
 For every codec, image and quality setting: bpp from the encoded bytes (licc's header
-included), PSNR over RGB at 8 bits, MS-SSIM, encode and decode wall time. Then mean curves,
-BD-rates against AVIF and WebP (and against CompressAI's published Kodak curves, labelled as
-published), a speed comparison with CompressAI's reference architectures (random weights:
+included), PSNR over RGB at 8 bits, MS-SSIM, SSIMULACRA2, encode and decode wall time. Then
+mean curves, BD-rates per metric against AVIF and WebP (and, for PSNR, against CompressAI's
+published Kodak curves, labelled as published), a speed comparison with CompressAI's reference architectures (random weights:
 time does not depend on them), a plot, and the results files.
 """
 
@@ -23,6 +23,8 @@ from PIL import Image
 
 from .bdrate import bd_rate
 from .evaluate import git_commit, machine, psnr_rgb8
+from .ssimulacra2 import MIN_SIDE as SSIMULACRA2_MIN_SIDE
+from .ssimulacra2 import score as ssimulacra2
 
 QUALITIES: dict[str, list[float]] = {
     "jpeg": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
@@ -30,6 +32,13 @@ QUALITIES: dict[str, list[float]] = {
     "avif": [10, 20, 30, 40, 50, 60, 70, 80, 90],
     "jxl": [10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
     "licc": [0, 12.5, 25, 37.5, 50, 62.5, 75, 87.5, 100],
+}
+# The metrics of the BD-rate table: row key -> (label, how a value becomes the quality axis).
+# MS-SSIM is compared in dB (-10 log10(1 - MS-SSIM)), as in the learned-compression papers.
+METRICS: dict[str, tuple[str, Callable[[float], float]]] = {
+    "psnr": ("PSNR", lambda v: v),
+    "ms_ssim": ("MS-SSIM", lambda v: -10.0 * np.log10(max(1.0 - v, 1e-10))),
+    "ssimulacra2": ("SSIMULACRA2", lambda v: v),
 }
 # CompressAI's published Kodak curves (../shared/anchors/kodak), compared as published.
 PUBLISHED: dict[str, str] = {
@@ -39,6 +48,14 @@ PUBLISHED: dict[str, str] = {
     "ELIC (published)": "paper-elic2022_mse.json",
     "BPG 4:4:4 (published)": "bpg_444_x265_ycbcr.json",
     "VTM (published)": "vtm.json",
+}
+
+
+# The classical codecs every bench should hold, and what brings each one.
+CLASSICAL = {
+    "JPEG": "Pillow", "WebP": "Pillow",
+    "AVIF": "Pillow 11.2 or newer built with libavif (pip install -U pillow)",
+    "JPEG XL": "pip install 'licc[bench]' (pillow-jxl-plugin)",
 }
 
 
@@ -76,16 +93,23 @@ def _licc(codec) -> tuple[Callable, Callable]:
 
 def contenders(models: list[str], weights: Path | None = None,
                threads: int | None = None) -> list[Contender]:
-    from PIL import features
-
+    """licc with each model, then the classical codecs this install has."""
     from .codec import Codec
 
     out = []
     for m in models:
         codec = Codec(m, weights=weights, threads=threads)
         out.append(Contender(f"licc-{m}", QUALITIES["licc"], *_licc(codec)))
-    out.append(Contender("JPEG", QUALITIES["jpeg"], *_pillow("JPEG")))
-    out.append(Contender("WebP", QUALITIES["webp"], *_pillow("WEBP", method=4)))
+    return out + classical_contenders()
+
+
+def classical_contenders() -> list[Contender]:
+    """JPEG, WebP, AVIF and JPEG XL through Pillow, the ones this install has (CLASSICAL
+    says what brings the others)."""
+    from PIL import features
+
+    out = [Contender("JPEG", QUALITIES["jpeg"], *_pillow("JPEG")),
+           Contender("WebP", QUALITIES["webp"], *_pillow("WEBP", method=4))]
     if features.check("avif"):
         out.append(Contender("AVIF", QUALITIES["avif"], *_pillow("AVIF", speed=6)))
     try:
@@ -125,27 +149,33 @@ def run_rd(images: list[Path], cands: list[Contender], progress=None) -> list[di
                 rows.append({
                     "codec": c.name, "image": path.name, "quality": q, "bytes": len(data),
                     "bpp": 8 * len(data) / pixels, "psnr": psnr_rgb8(ref, out),
-                    "ms_ssim": ms_ssim(ref, out), "encode_s": t1 - t0, "decode_s": t2 - t1,
+                    "ms_ssim": ms_ssim(ref, out),
+                    "ssimulacra2": (ssimulacra2(ref, out)
+                                    if min(ref.shape[:2]) >= SSIMULACRA2_MIN_SIDE else None),
+                    "encode_s": t1 - t0, "decode_s": t2 - t1,
                 })
                 if progress:
                     progress.update(1)
     return rows
 
 
+def _mean(values: list) -> float | None:
+    """Mean of the values a metric has (None where it is undefined, e.g. tiny images)."""
+    have = [v for v in values if v is not None]
+    return float(np.mean(have)) if have else None
+
+
 def mean_curves(rows: list[dict]) -> dict[str, dict[str, list]]:
+    """Per codec and quality setting, the mean of every measured column over the images."""
+    keys = ["bpp", *METRICS, "encode_s", "decode_s"]
     curves: dict[str, dict[str, list]] = {}
     for name in dict.fromkeys(r["codec"] for r in rows):
         qs = list(dict.fromkeys(r["quality"] for r in rows if r["codec"] == name))
-        cur = {"quality": qs, "bpp": [], "psnr": [], "ms_ssim": [], "encode_s": [],
-               "decode_s": []}
+        cur: dict[str, list] = {"quality": qs, **{k: [] for k in keys}}
         for q in qs:
             sel = [r for r in rows if r["codec"] == name and r["quality"] == q]
-            cur["bpp"].append(float(np.mean([r["bpp"] for r in sel])))
-            cur["psnr"].append(float(np.mean([r["psnr"] for r in sel])))
-            ms = [r["ms_ssim"] for r in sel if r["ms_ssim"] is not None]
-            cur["ms_ssim"].append(float(np.mean(ms)) if ms else None)
-            cur["encode_s"].append(float(np.mean([r["encode_s"] for r in sel])))
-            cur["decode_s"].append(float(np.mean([r["decode_s"] for r in sel])))
+            for k in keys:
+                cur[k].append(_mean([r.get(k) for r in sel]))
         curves[name] = cur
     return curves
 
@@ -161,13 +191,25 @@ def published_curves(anchor_dir: Path) -> dict[str, dict[str, list]]:
 
 
 def bd_table(curves: dict, published: dict) -> dict[str, dict[str, float | None]]:
+    """BD-rate of every codec against AVIF and WebP, per metric ("PSNR vs AVIF", ...).
+    Published curves have PSNR only; a metric a curve lacks gives None."""
+
+    def axis(cur: dict, key: str):
+        vals = cur.get(key)
+        if not vals or any(v is None for v in vals):
+            return None
+        return [METRICS[key][1](v) for v in vals]
+
     refs = [r for r in ("AVIF", "WebP") if r in curves]
     table = {}
     for name, c in {**curves, **published}.items():
-        table[name] = {
-            f"vs {ref}": bd_rate(curves[ref]["bpp"], curves[ref]["psnr"], c["bpp"], c["psnr"])
-            for ref in refs
-        }
+        row = {}
+        for key, (label, _) in METRICS.items():
+            for ref in refs:
+                a, t = axis(curves[ref], key), axis(c, key)
+                row[f"{label} vs {ref}"] = (None if a is None or t is None else
+                                            bd_rate(curves[ref]["bpp"], a, c["bpp"], t))
+        table[name] = row
     return table
 
 
@@ -222,34 +264,40 @@ def speed_comparison(image: Path, models: list[str], weights: Path | None,
     return {"image": image.name, "threads": torch.get_num_threads(), "times": res}
 
 
-def plot(curves: dict, published: dict, out: Path) -> None:
+def plot(curves: dict, published: dict, out: Path, title: str = "Kodak") -> None:
+    """Rate against PSNR (with the published curves) and against SSIMULACRA2, side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
-    for name, c in curves.items():
-        ax.plot(c["bpp"], c["psnr"], marker="o", ms=3, lw=1.8 if "licc" in name else 1.2,
-                label=name + " (measured)")
-    for name, c in published.items():
-        ax.plot(c["bpp"], c["psnr"], ls="--", lw=1, label=name)
-    ax.set_xlim(0, 2.0)
-    ax.set_ylim(22, 42)
-    ax.set_xlabel("bits per pixel (real files)")
-    ax.set_ylabel("PSNR RGB (dB)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("Kodak: rate-distortion")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), dpi=110)
+    for ax, key, label in ((axes[0], "psnr", "PSNR RGB (dB)"),
+                           (axes[1], "ssimulacra2", "SSIMULACRA2")):
+        for name, c in curves.items():
+            if all(v is not None for v in c.get(key, [None])):
+                ax.plot(c["bpp"], c[key], marker="o", ms=3, lw=1.8 if "licc" in name else 1.2,
+                        label=name + " (measured)")
+        if key == "psnr":
+            for name, c in published.items():
+                ax.plot(c["bpp"], c["psnr"], ls="--", lw=1, label=name)
+            ax.set_ylim(22, 44)
+        ax.set_xlim(0, 2.0)
+        ax.set_xlabel("bits per pixel (real files)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.set_title(f"{title}: {label.split(' ')[0]}")
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
 
 
 def markdown(report: dict) -> str:
-    refs = sorted({k for v in report["bd_rate"].values() for k in v})
+    refs = list(dict.fromkeys(k for v in report["bd_rate"].values() for k in v))
+    folder = Path(report.get("directory", "kodak")).name
     lines = [
-        f"Kodak bench ({report['images']} images), {report['date']}, commit {report['commit']}, "
+        f"Bench on {folder} ({report['images']} images), {report['date']}, commit {report['commit']}, "
         f"{report['machine']}, {report['threads']} threads. Command: `{report['command']}`.",
         "",
         "| codec | " + " | ".join(f"BD-rate {r}" for r in refs)
@@ -273,12 +321,13 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results_readme(path: Path, table: str) -> None:
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+def write_results_readme(path: Path, table: str, folder: str = "kodak") -> None:
+    """Put the table between this folder's markers in results/README.md (added if absent)."""
+    start, end = f"<!-- bench:{folder}:start -->", f"<!-- bench:{folder}:end -->"
     text = path.read_text() if path.exists() else "# Results\n\n"
     block = f"{start}\n{table}{end}"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
     else:
-        text = text.rstrip() + "\n\n## Kodak bench\n\n" + block + "\n"
+        text = text.rstrip() + f"\n\n## Bench on {folder}\n\n" + block + "\n"
     path.write_text(text)

@@ -460,6 +460,82 @@ def info(input: Path, as_json: bool, verify: bool) -> None:
     )
 
 
+def _parse_crop(ctx, param, values) -> list[tuple[int, int, int, int]]:
+    boxes = []
+    for v in values:
+        try:
+            x, y, w, h = (int(t) for t in v.split(","))
+        except ValueError:
+            raise click.BadParameter(f"'{v}': X,Y,W,H expected (e.g. 100,50,128,128)") from None
+        if x < 0 or y < 0 or w < 8 or h < 8:
+            raise click.BadParameter(f"'{v}': a box inside the image, at least 8x8")
+        boxes.append((x, y, w, h))
+    return boxes
+
+
+@main.command()
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--size", "target_size", default=None,
+              help="Byte budget for every codec: bytes, or with KB/MB (1000) or KiB/MiB.")
+@click.option("--bpp", "target_bpp", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Budget in bits per pixel of this image.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The picture (PNG; default IMAGE-compare.png in the current folder).")
+@click.option("--crop", "crops", multiple=True, callback=_parse_crop, metavar="X,Y,W,H",
+              help="Show this region (repeatable); default: where the codecs differ most.")
+@click.option("--crop-size", type=click.IntRange(8, 1024), default=128, show_default=True,
+              help="Side of the chosen crops.")
+@click.option("--crops", "count", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="How many crops to choose.")
+@click.option("--zoom", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Enlarge the crops (nearest neighbour).")
+@click.option("--full", "full_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Also write every codec's whole decoded image here (PNG).")
+@click.option("-m", "--model", default="student", show_default=True)
+@_threads_option
+def compare(image, target_size, target_bpp, output, crops, crop_size, count, zoom, full_dir,
+            model, threads) -> None:
+    """Code IMAGE with licc, JPEG, WebP, AVIF and JPEG XL at the same file size and write
+    one picture of the same crops side by side, labelled with bytes, bpp, PSNR and
+    SSIMULACRA2. Each codec gets the highest quality whose file fits.
+
+    Example: licc compare photo.png --size 20KB -o photo-20KB.png
+    """
+    if (target_size is None) == (target_bpp is None):
+        raise click.UsageError("give one of --size or --bpp")
+    with _user_errors():
+        from .io.images import load_image
+        from .ratecontrol import make_target
+
+        src = load_image(image)
+        h, w = src.rgb.shape[:2]
+        for x, y, cw, ch in crops:
+            if x + cw > w or y + ch > h:
+                raise click.BadParameter(f"{x},{y},{cw},{ch} is outside the {w}x{h} image",
+                                         param_hint="--crop")
+        try:
+            target = make_target(target_size, target_bpp, None, w, h)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--size") from None
+        from . import compare as C
+        from .codec import Codec
+
+        codec = Codec(model, threads=threads)
+        coded, picture = C.run(src.rgb, int(target.value), codec, list(crops) or None,
+                               crop_size, count, zoom)
+        output = output or Path(f"{image.stem}-compare.png")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        C.save_png(picture, output)
+        if full_dir:
+            full_dir.mkdir(parents=True, exist_ok=True)
+            for c in coded:
+                C.save_png(c.rgb, full_dir / f"{image.stem}-{c.codec.replace(' ', '')}.png")
+    click.echo(f"{image}: {w}x{h}, budget {int(target.value):,} bytes")
+    for c in coded:
+        click.echo("  " + "  ".join(c.label()))
+    click.echo(f"wrote {output}" + (f" and {len(coded)} images in {full_dir}" if full_dir else ""))
+
+
 def _default_bench_dir() -> Path | None:
     here = Path(__file__).resolve().parents[1]
     for cand in (Path("../shared/data/kodak"), here.parent / "shared" / "data" / "kodak"):
@@ -474,21 +550,23 @@ def _default_bench_dir() -> Path | None:
               help="licc qualities, comma-separated (default 0,12.5,...,100).")
 @click.option("--codecs", default=None,
               help="Only these contenders, comma-separated (e.g. licc-student,AVIF).")
-@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N images.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Only N images, spread evenly over the sorted folder.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Write the full report (per image and per quality) here.")
 @click.option("--plot", "plot_out", type=click.Path(path_type=Path), default=None,
               help="Write the rate-distortion plot (PNG) here.")
 @click.option("--write-results", is_flag=True,
-              help="Write results/kodak.json, results/rd_kodak.png and the table in "
-                   "results/README.md.")
+              help="Write results/FOLDER.json, results/rd_FOLDER.png and the table in "
+                   "results/README.md (FOLDER: the image folder's name).")
 @click.option("--speed/--no-speed", default=True,
               help="Time licc against CompressAI's reference architectures.")
 @_threads_option
 def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results, speed,
           threads) -> None:
-    """Compare licc with JPEG, WebP, AVIF (and JPEG XL if pillow-jxl-plugin is installed)
-    on a folder of images (default: the Kodak set at ../shared/data/kodak).
+    """Compare licc with JPEG, WebP, AVIF and JPEG XL on a folder of images of any sizes
+    (default: the Kodak set at ../shared/data/kodak): PSNR, MS-SSIM and SSIMULACRA2, with
+    BD-rates per metric against AVIF and WebP.
 
     Example: licc bench --write-results
     """
@@ -501,9 +579,9 @@ def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results
                             "pass a folder, e.g. licc bench photos/")
         from . import bench as B
         from .models.registry import available
-        from .io.files import find_images
+        from .io.files import find_images, spread
 
-        images = find_images(directory)[:limit] if limit else find_images(directory)
+        images = spread(find_images(directory), limit)
         if not images:
             raise LiccError(f"{directory}: no images found")
         if qualities:
@@ -521,6 +599,10 @@ def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results
         if codecs:
             wanted = {c.strip() for c in codecs.split(",")}
             cands = [c for c in cands if c.name in wanted]
+        else:
+            for missing in sorted(set(B.CLASSICAL) - {c.name for c in cands}):
+                click.echo(f"licc: warning: {missing} is not in this table: "
+                           f"{B.CLASSICAL[missing]}", err=True)
         total = len(images) * sum(len(c.qualities) for c in cands)
         with click.progressbar(length=total, label="coding", file=sys.stderr) as bar:
             rows = B.run_rd(images, cands, bar)
@@ -543,13 +625,13 @@ def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results
         res = Path(__file__).resolve().parents[1] / "results"
         res = res if res.is_dir() else Path("results")
         res.mkdir(exist_ok=True)
-        json_out = json_out or res / "kodak.json"
-        plot_out = plot_out or res / "rd_kodak.png"
-        B.write_results_readme(res / "README.md", table)
+        json_out = json_out or res / f"{directory.name}.json"
+        plot_out = plot_out or res / f"rd_{directory.name}.png"
+        B.write_results_readme(res / "README.md", table, directory.name)
     if json_out:
         json_out.write_text(json.dumps(report, indent=1) + "\n")
     if plot_out:
-        B.plot(curves, published, plot_out)
+        B.plot(curves, published, plot_out, directory.name)
 
 
 if __name__ == "__main__":  # pragma: no cover

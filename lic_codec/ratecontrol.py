@@ -64,7 +64,7 @@ class SearchResult:
     probes: int
 
 
-def _first_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
+def first_true(pred: Callable[[int], bool], lo: int, hi: int) -> int:
     """Smallest k in [lo, hi] with pred(k), for pred monotone false -> true; hi + 1 if none."""
     if not pred(hi):
         return hi + 1
@@ -96,11 +96,11 @@ def search(probe: Callable[[float], tuple[bytes, float | None]], target: Target)
         if not ok(0):
             raise TargetError(f"target {target.describe()} cannot be met: the smallest file "
                               f"(quality 0) is {len(at(0)[0])} bytes")
-        best = _first_true(lambda k: not ok(k), 0, 10000) - 1  # last quality that fits
+        best = first_true(lambda k: not ok(k), 0, 10000) - 1  # last quality that fits
     else:
         if not ok(10000):
             raise TargetError(f"target {target.describe()} cannot be met: quality 100 gives "
                               f"{at(10000)[1]:.2f} dB")
-        best = _first_true(ok, 0, 10000)  # first quality that reaches it
+        best = first_true(ok, 0, 10000)  # first quality that reaches it
     data, psnr = at(best)
     return SearchResult(best / 100, data, psnr, len(cache))

@@ -59,13 +59,16 @@ def test_bench_end_to_end(use_tiny, photo, tmp_path):
     assert r.exit_code == 0, r.output
     rep = json.loads(out.read_text())
     names = set(rep["curves"])
-    assert {"licc-student", "JPEG", "WebP"} <= names
+    assert {"licc-student", "JPEG", "WebP", "JPEG XL"} <= names  # JPEG XL: the test extra
     assert len(rep["rows"]) == 2 * sum(len(c["quality"]) for c in rep["curves"].values())
     for row in rep["rows"]:
         assert row["bpp"] > 0 and np.isfinite(row["psnr"])
-    assert "vs WebP" in rep["bd_rate"]["JPEG"]
+        assert row["ssimulacra2"] < 100 and row["ms_ssim"] is None  # MS-SSIM: >= 161 px
+    bd = rep["bd_rate"]["JPEG"]
+    assert bd["PSNR vs WebP"] is not None and bd["SSIMULACRA2 vs WebP"] is not None
+    assert bd["MS-SSIM vs WebP"] is None
     assert png.stat().st_size > 1000
-    assert "BD-rate" in r.output
+    assert "BD-rate SSIMULACRA2 vs WebP" in r.output
 
 
 def test_bench_without_folder_says_what_to_do(monkeypatch, tmp_path):
