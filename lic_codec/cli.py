@@ -6,7 +6,6 @@ to a temporary file beside the target and renamed into place only when complete.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -19,9 +18,10 @@ import click
 
 from . import __version__
 from .allocator import keep_freed_memory
-from .errors import ImageError, LiccError, OutputError
+from .convert import EncodeOptions, decode_bytes, encode_bytes, named
+from .errors import LiccError, OutputError
 from .io.files import check_output, read_input, write_atomic
-from .limits import EFFORT_MAX_PIXELS, SizeLimitError, check_size
+from .limits import EFFORT_MAX_PIXELS
 from .limits import describe as describe_limits
 from .quality import DEFAULT_QUALITY, PRESETS
 
@@ -57,14 +57,6 @@ def _user_errors():
             raise _Fail("out of memory") from None
 
 
-def _named(name: str, exc: LiccError) -> LiccError:
-    """The same error with its message starting with the file's name (once)."""
-    msg = str(exc)
-    if msg.startswith(f"{name}:"):
-        return exc
-    return type(exc)(f"{name}: {msg}")
-
-
 def _threads_option(f):
     return click.option("--threads", type=click.IntRange(1, 256), default=None,
                         help="CPU threads (default: all cores).")(f)
@@ -72,8 +64,9 @@ def _threads_option(f):
 
 def _batch_options(f):
     for opt in reversed([
-        click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=None, help="Batch mode: write every output into this folder."),
+        click.option("-o", "--output-dir", default=None,
+                     help="Batch mode: write every output into this folder (with --ray also "
+                          "an object-store URI such as s3://bucket/out)."),
         click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs."),
         click.option("--skip-existing", is_flag=True,
                      help="Batch mode: leave inputs whose output exists alone."),
@@ -82,6 +75,12 @@ def _batch_options(f):
         click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
                      help="Batch mode: files coded in parallel."),
         click.option("--quiet", is_flag=True, help="No progress bar and no summary."),
+        click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+                     metavar="[ADDRESS]",
+                     help="Batch mode on a Ray cluster: 'auto', HOST:PORT, or no value for a "
+                          "local one started for the run; sources and -o may be URIs "
+                          "(s3://...), relative paths are kept, -j sets the workers "
+                          "(pip install 'licc[cluster]')."),
     ]):
         f = opt(f)
     return _threads_option(f)
@@ -131,8 +130,11 @@ def main() -> None:
     keep_freed_memory()  # encode and decode ~15% faster (lic_codec/allocator.py)
 
 
-def _split_paths(paths: tuple[str, ...], output_dir: Path | None) -> tuple[list[str], str | None]:
+def _split_paths(paths: tuple[str, ...], output_dir: str | None,
+                 ray_address: str | None = None) -> tuple[list[str], str | None]:
     """Single mode: IN OUT. Batch mode (-o DIR): every path is an input."""
+    if ray_address is not None and output_dir is None:
+        raise click.UsageError("--ray is a batch mode: give the outputs' folder with -o")
     if output_dir is not None:
         if "-" in paths:
             raise click.UsageError("'-' (stdin) cannot be used with --output-dir")
@@ -142,13 +144,14 @@ def _split_paths(paths: tuple[str, ...], output_dir: Path | None) -> tuple[list[
     return [paths[0]], paths[1]
 
 
-def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes, work,
+def _run_batch(inputs: list[str], output: str, suffix: str, input_suffixes, work,
                force: bool, skip_existing: bool, recursive: bool, jobs: int, quiet: bool,
                verb: str) -> None:
     import threading
 
     from . import batch
 
+    output_dir = Path(output)
     if output_dir.exists() and not output_dir.is_dir():
         raise OutputError(f"{output_dir}: is not a directory")
     try:
@@ -176,12 +179,43 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
             with lock:
                 bar.update(1)
         summary = batch.run(outcomes, guarded, jobs, tick)
+    _finish(summary, verb, quiet)
+
+
+def _finish(summary, verb: str, quiet: bool, report: str | None = None) -> None:
+    """The end of a batch: one line per failed file, the summary, exit 1 on any failure."""
     for o in summary.failed:
         click.echo(f"licc: error: {o.error}", err=True)
     if not quiet:
-        click.echo(summary.line(verb), err=True)
+        tail = f"; failures listed in {report}" if report and summary.failed else ""
+        click.echo(summary.line(verb) + tail, err=True)
     if summary.failed:
         raise click.exceptions.Exit(1)
+
+
+def _run_cluster(verb: str, inputs: list[str], output: str, opts, suffix: str,
+                 input_suffixes: set[str], address: str, force: bool, skip_existing: bool,
+                 recursive: bool, jobs: int, quiet: bool, threads: int | None) -> None:
+    """Batch mode on Ray (cluster.py): the same options, progress, summary and exit status."""
+    try:
+        from . import cluster
+    except ImportError:
+        raise LiccError("--ray needs Ray: pip install 'licc[cluster]'") from None
+    show = not quiet and sys.stderr.isatty()
+    done_verb = "encoded" if verb == "encode" else "decoded"
+    count = [0]
+
+    def tick(_o) -> None:
+        count[0] += 1
+        if show:
+            click.echo(f"\r{done_verb} {count[0]} ...", err=True, nl=False)
+
+    summary = cluster.run(verb, inputs, output, input_suffixes, suffix, opts, address,
+                          jobs if jobs > 1 else None, threads or 1, force, skip_existing,
+                          recursive, on_done=tick)
+    if show and count[0]:
+        click.echo("", err=True)
+    _finish(summary, done_verb, quiet, cluster.join(output, cluster.FAILURES))
 
 
 @main.command()
@@ -206,7 +240,8 @@ def _run_batch(inputs: list[str], output_dir: Path, suffix: str, input_suffixes,
                    f"{EFFORT_MAX_PIXELS >> 20} megapixels.")
 @_batch_options
 def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, strip, effort,
-           output_dir, force, skip_existing, recursive, jobs, quiet, threads) -> None:
+           output_dir, force, skip_existing, recursive, jobs, quiet, ray_address,
+           threads) -> None:
     """Compress images (PNG, JPEG, ...) into .licc files.
 
     \b
@@ -230,14 +265,20 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
             size_target = parse_size(target_size)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--target-size") from None
-    inputs, single_out = _split_paths(paths, output_dir)
+    inputs, single_out = _split_paths(paths, output_dir, ray_address)
     _check_flags(force, skip_existing)
     if single_out == "-":
         _refuse_terminal()
-    with _user_errors():
-        from .io.images import load_image
-        from .ratecontrol import make_target
+    opts = EncodeOptions(quality, preset, size_target, target_bpp, target_psnr, strip, effort,
+                         model)
+    if ray_address is not None:
+        from .io.files import IMAGE_SUFFIXES
 
+        with _user_errors():
+            _run_cluster("encode", inputs, output_dir, opts, ".licc", IMAGE_SUFFIXES,
+                         ray_address, force, skip_existing, recursive, jobs, quiet, threads)
+        return
+    with _user_errors():
         codec_holder: list = []
 
         def codec():
@@ -252,27 +293,11 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
         def encode_one(src_path: str) -> tuple[bytes, int, str]:
             name = "<stdin>" if src_path == "-" else src_path
             try:
-                return _encode_one(src_path, name)
+                raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
             except LiccError as exc:
-                raise _named(name, exc) from None
-
-        def _encode_one(src_path: str, name: str) -> tuple[bytes, int, str]:
-            raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
-            src = load_image(io.BytesIO(raw), name=name)
-            W, H = src.size
-            try:  # --effort's limit, before the network is loaded
-                check_size(W, H, effort)
-            except SizeLimitError as exc:
-                raise ImageError(str(exc)) from None
-            target = make_target(size_target, target_bpp, target_psnr, W, H)
-            if target is None:
-                data = codec().encode(src, quality=quality, preset=preset, strip=strip,
-                                      effort=effort)
-                return data, len(raw), ""
-            res = codec().encode_to_target(src, target, strip=strip)
-            achieved = f", {res.psnr:.2f} dB" if res.psnr is not None else ""
-            return res.data, len(raw), (f" at quality {res.quality:g}{achieved} "
-                                        f"(target {target.describe()})")
+                raise named(name, exc) from None
+            data, note = encode_bytes(raw, name, codec, opts)
+            return data, len(raw), note
 
         if single_out is not None:
             src_path, dst = inputs[0], single_out
@@ -299,7 +324,8 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @_batch_options
-def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, threads) -> None:
+def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, ray_address,
+           threads) -> None:
     """Decompress .licc files to images. The format follows the output's extension (PNG in
     batch mode and on stdout).
 
@@ -308,13 +334,17 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
     licc decode *.licc -o out/
     licc decode - - < photo.licc | display
     """
-    inputs, single_out = _split_paths(paths, output_dir)
+    inputs, single_out = _split_paths(paths, output_dir, ray_address)
     _check_flags(force, skip_existing)
+    if ray_address is not None:
+        with _user_errors():
+            _run_cluster("decode", inputs, output_dir, None, ".png", {".licc"}, ray_address,
+                         force, skip_existing, recursive, jobs, quiet, threads)
+        return
     with _user_errors():
         from PIL import Image
 
         from .codec import Codec
-        from .io.images import save_kwargs
 
         codec_holder: list = []
 
@@ -327,15 +357,9 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, thre
             name = "<stdin>" if src_path == "-" else src_path
             try:
                 raw = sys.stdin.buffer.read() if src_path == "-" else read_input(Path(src_path))
-                im = codec().decode(raw)
             except LiccError as exc:
-                raise _named(name, exc) from None
-            buf = io.BytesIO()
-            try:
-                im.save(buf, format=fmt, **save_kwargs(im))
-            except (OSError, ValueError) as exc:
-                raise OutputError(f"cannot save as {fmt} ({exc})") from None
-            return buf.getvalue(), len(raw)
+                raise named(name, exc) from None
+            return decode_bytes(raw, name, codec, fmt), len(raw)
 
         if single_out is not None:
             src_path, dst = inputs[0], single_out
@@ -425,7 +449,7 @@ def info(input: Path, as_json: bool, verify: bool) -> None:
 
                 Codec().verify(data)
         except LiccError as exc:
-            raise _named(name, exc) from None
+            raise named(name, exc) from None
         d: dict[str, Any] = {
             "file": name,
             "bytes": len(data),

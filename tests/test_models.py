@@ -1024,7 +1024,9 @@ def test_narrowed_entropy_networks_keep_the_rest_and_code(tmp_path):
     with torch.no_grad():
         a, b = old.latent.h_s(z), new.latent.h_s(z)
     kept = _strongest(old.latent.h_s[4], 2 * 32)  # the 64 hyper features with most weight
-    assert torch.equal(a[:, kept], b)
+    # same function; not bit-equal on every CPU (oneDNN blocks 64 and 256 output channels
+    # differently on AMX machines)
+    assert torch.allclose(a[:, kept], b, rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="entropy width"):
         narrow(old, old.cfg.entropy_width)
 
