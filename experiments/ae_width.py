@@ -26,10 +26,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the lab, beside the package
+
 from lic_codec.evaluate import git_commit, machine
 from lic_codec.models.config import STUDENT
 from lic_codec.models.transforms import TRANSFORMS
-from lic_codec.train.data import DEFAULT_DATA, CropDataset
+from training.data import DEFAULT_DATA, CropDataset
 
 KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 

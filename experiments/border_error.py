@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 import lic_codec
-from lic_codec.train.data import find_images
+from lic_codec.io.files import find_images
 
 
 def edge_stats(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float, float]:

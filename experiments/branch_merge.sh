@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One round of branch-and-merge on two cores (lic_codec/train/merge.py): branch RUN with data
+# One round of branch-and-merge on two cores (training/merge.py): branch RUN with data
 # seed SEED, train RUN and the branch to step STEP (one core each, the same flags), merge the
 # branch back into RUN, and code the first 12 Kodak images with the merged weights (their
 # moving average, as the trainer's evaluations do). The two runs' own evaluations at STEP
@@ -18,19 +18,19 @@ shift 3
 NAME="$(basename "$RUN")"
 BRANCH="runs/sweep/${NAME}_s${SEED}"
 KEEP="runs/sweep/${NAME}_s${SEED}_premerge"
-"$PY" -m lic_codec.train.merge branch "$RUN" "$BRANCH" --seed "$SEED"
-"$PY" -m lic_codec.train rd --run "$RUN" --steps "$STEP" --threads 1 "$@" & trunk=$!
-"$PY" -m lic_codec.train rd --run "$BRANCH" --steps "$STEP" --threads 1 "$@" & side=$!
+"$PY" -m training.merge branch "$RUN" "$BRANCH" --seed "$SEED"
+"$PY" -m training rd --run "$RUN" --steps "$STEP" --threads 1 "$@" & trunk=$!
+"$PY" -m training rd --run "$BRANCH" --steps "$STEP" --threads 1 "$@" & side=$!
 wait "$trunk"; wait "$side"  # either one failing stops the script (set -e)
 mkdir -p "$KEEP"
 cp "$RUN"/ckpt.pt "$RUN"/opt.pt "$KEEP"/
-"$PY" -m lic_codec.train.merge merge "$RUN" "$BRANCH"
+"$PY" -m training.merge merge "$RUN" "$BRANCH"
 tmp="$(mktemp -d)"
-"$PY" -m lic_codec.train.export "$RUN/ckpt.pt" --out-dir "$tmp"
+"$PY" -m training.export "$RUN/ckpt.pt" --out-dir "$tmp"
 mkdir -p results/branch_merge
 REPORT="results/branch_merge/${NAME}_s${SEED}_${STEP}.json"
 "$PY" -m lic_codec.evaluate --weights "$tmp" --quality 0 25 50 75 100 --limit 12 --threads 1 \
     --out "$REPORT"
 rm -rf "$tmp"
 # each run's own evaluation at STEP against the merge: positive = the merge codes smaller
-"$PY" -m lic_codec.train.curve "$RUN" "$BRANCH" --against "$REPORT" --since "$STEP"
+"$PY" -m training.curve "$RUN" "$BRANCH" --against "$REPORT" --since "$STEP"

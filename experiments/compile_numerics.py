@@ -16,13 +16,19 @@ does not already add, and an R-D difference between compiled and eager runs is n
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
+
 import sys
 
 import torch
 
 
 def grads(model, forward, x, t, bf16: bool) -> tuple[float, torch.Tensor]:
-    from lic_codec.train.losses import rate_distortion
+    from training.losses import rate_distortion
 
     model.zero_grad(set_to_none=True)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -35,9 +41,9 @@ def grads(model, forward, x, t, bf16: bool) -> tuple[float, torch.Tensor]:
 
 def main() -> None:
     from lic_codec.models.lic import LicModel
-    from lic_codec.train.checkpoint import load_checkpoint
-    from lic_codec.train.compiler import compile_for_training
-    from lic_codec.train.data import CropDataset
+    from training.checkpoint import load_checkpoint
+    from training.compiler import compile_for_training
+    from training.data import CropDataset
 
     path = sys.argv[1]
     batches = int(sys.argv[2]) if len(sys.argv) > 2 else 3

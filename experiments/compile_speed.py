@@ -7,6 +7,12 @@ of 128x128, random data; the time does not depend on the weights or the pixels).
 Compilation happens in the untimed warm-up steps. Run nothing else meanwhile.
 """
 
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
+
 import os
 import sys
 import time
@@ -15,7 +21,7 @@ import torch
 
 from lic_codec.models.config import STUDENT, TEACHER
 from lic_codec.models.lic import LicModel
-from lic_codec.train.losses import rate_distortion
+from training.losses import rate_distortion
 
 
 def main() -> None:

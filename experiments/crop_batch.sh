@@ -12,5 +12,5 @@ for pb in "128 8" "256 2"; do
     train_and_evaluate "runs/sweep/crop_$1_$2" "results/crop_batch/p$1_b$2.json" \
         "0 25 50 75 100" --init "$INIT" --l1 0 --lr 1e-4 --steps "$STEPS" --patch "$1" --batch "$2"
 done
-"$PY" -m lic_codec.train.sweep_report results/crop_batch/*.json \
+"$PY" -m training.sweep_report results/crop_batch/*.json \
     --anchor results/crop_batch/p128_b8.json --out results/crop_batch/summary.json

@@ -39,5 +39,5 @@ for arm in "${ARMS[@]}"; do
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac
 done
-"$PY" -m lic_codec.train.sweep_report "$OUT"/*.json --anchor "$OUT/scratch.json" \
+"$PY" -m training.sweep_report "$OUT"/*.json --anchor "$OUT/scratch.json" \
     --out "$OUT/summary.json"

@@ -15,5 +15,5 @@ for e in ${EFFORTS:-0 1 2}; do
     "$PY" -m lic_codec.evaluate --quality 0 25 50 75 100 --limit "$N" --threads "${THREADS:-2}" \
         --effort "$e" --out "$report"
 done
-"$PY" -m lic_codec.train.sweep_report "$OUT"/effort_*.json \
+"$PY" -m training.sweep_report "$OUT"/effort_*.json \
     --anchor "$OUT/effort_0.json" --out "$OUT/summary.json"

@@ -12,5 +12,5 @@ for w in "${WEIGHTS[@]}"; do
     train_and_evaluate "runs/sweep/l1_$w" "results/l1_sweep/l1_$w.json" "0 25 50 75 100" \
         --init "$INIT" --l1 "$w" --lr 1e-4 --steps "$STEPS"
 done
-"$PY" -m lic_codec.train.sweep_report results/l1_sweep/l1_*.json \
+"$PY" -m training.sweep_report results/l1_sweep/l1_*.json \
     --anchor results/l1_sweep/l1_0.json --out results/l1_sweep/summary.json

@@ -16,6 +16,12 @@ objective or the quantization, caps the top of the range (results/training.md).
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
+
 import argparse
 import math
 from pathlib import Path
@@ -25,8 +31,8 @@ import torch
 from PIL import Image
 
 from lic_codec.models.lic import LicModel
-from lic_codec.train.checkpoint import load_checkpoint
-from lic_codec.train.ema import averaged_state
+from training.checkpoint import load_checkpoint
+from training.ema import averaged_state
 
 KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 

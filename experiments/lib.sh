@@ -13,7 +13,7 @@ train_and_evaluate() {
     local run="$1" report="$2" qualities="$3"
     shift 3
     if [ -f "$report" ]; then echo "$report exists: kept"; return; fi
-    "$PY" -m lic_codec.train rd --run "$run" --eval-every 0 --threads "$THREADS" "${RECORDED[@]}" "$@"
+    "$PY" -m training rd --run "$run" --eval-every 0 --threads "$THREADS" "${RECORDED[@]}" "$@"
     evaluate_run "$run" "$report" "$qualities"
 }
 
@@ -21,7 +21,7 @@ train_and_evaluate() {
 evaluate_run() {
     local run="$1" report="$2" qualities="$3" tmp
     tmp="$(mktemp -d)"
-    "$PY" -m lic_codec.train.export "$run/ckpt.pt" --name student --out-dir "$tmp"
+    "$PY" -m training.export "$run/ckpt.pt" --name student --out-dir "$tmp"
     # shellcheck disable=SC2086
     "$PY" -m lic_codec.evaluate --weights "$tmp" --threads "$THREADS" --quality $qualities \
         --out "$report"
@@ -35,6 +35,6 @@ distill_stage() {
     local run="$1" stage="$2" steps="$3" init="${4:-}"
     shift 4 || shift $#
     local initarg=(); [ -n "$init" ] && initarg=(--init "$init")
-    "$PY" -m lic_codec.train distill --teacher "$TEACHER" --stage "$stage" --run "$run" \
+    "$PY" -m training distill --teacher "$TEACHER" --stage "$stage" --run "$run" \
         --steps "$steps" --eval-every 0 --threads "$THREADS" "${RECORDED[@]}" "${initarg[@]}" "$@"
 }

@@ -12,5 +12,5 @@ for lr in "${LRS[@]}"; do
     train_and_evaluate "runs/sweep/lr_$lr" "results/lr_sweep/lr_$lr.json" "0 50 100" \
         --arch student --lr "$lr" --steps "$STEPS" --l1 1.0
 done
-"$PY" -m lic_codec.train.sweep_report results/lr_sweep/*.json \
+"$PY" -m training.sweep_report results/lr_sweep/*.json \
     --anchor "results/lr_sweep/lr_${LRS[0]}.json" --out results/lr_sweep/summary.json

@@ -12,6 +12,12 @@ reconstruct at all.
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
+
 import argparse
 import math
 from pathlib import Path
@@ -21,7 +27,7 @@ import torch
 from PIL import Image
 
 from lic_codec.models.lic import LicModel, bits_per_pixel
-from lic_codec.train.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint
 
 KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 

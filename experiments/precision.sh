@@ -11,5 +11,5 @@ train_and_evaluate runs/sweep/precision_bf16 results/precision/bf16.json "0 25 5
     --init "$INIT" --l1 0 --lr 1e-4 --steps "$STEPS"
 train_and_evaluate runs/sweep/precision_fp32 results/precision/fp32.json "0 25 50 75 100" \
     --init "$INIT" --l1 0 --lr 1e-4 --steps "$STEPS" --fp32
-"$PY" -m lic_codec.train.sweep_report results/precision/*.json \
+"$PY" -m training.sweep_report results/precision/*.json \
     --anchor results/precision/fp32.json --out results/precision/summary.json

@@ -23,13 +23,19 @@ N that AVIF is coded on.
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
+
 import argparse
 import json
 from pathlib import Path
 
 from lic_codec.bdrate import bd_rate
-from lic_codec.train.curve import avif_curve, psnr_gaps
-from lic_codec.train.data import find_images, spread
+from training.curve import avif_curve, psnr_gaps
+from lic_codec.io.files import find_images, spread
 
 DEFAULT_KODAK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
 

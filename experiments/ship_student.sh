@@ -15,13 +15,13 @@ FROM="${FROM:-runs/student_v2/ckpt.pt}"
 if [ "$STEPS" -gt 0 ]; then
     AT="$("$PY" -c "import torch; print(torch.load('$FROM', weights_only=False)['step'])")"
     RUN="runs/sweep/student_ship_$AT"   # a fresh run: --init applies only to a new directory
-    "$PY" -m lic_codec.train rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" \
+    "$PY" -m training rd --arch student --init "$FROM" --run "$RUN" --lr "$LR" \
         --l1 "${L1:-0}" --patch "${PATCH:-256}" --batch "${BATCH:-2}" \
         --steps "$STEPS" --eval-every "$STEPS" --threads "${THREADS:-2}"
     FROM="$RUN/ckpt.pt"
 fi
-"$PY" -m lic_codec.train.export "$FROM" --name student --half
+"$PY" -m training.export "$FROM" --name student --half
 "$PY" experiments/make_golden.py
 "$PY" -m lic_codec.evaluate --quality 0 10 20 25 30 40 50 60 70 75 80 90 100 \
     --out results/kodak_student_eval.json
-"$PY" -m lic_codec.train.export --name student --kodak results/kodak_student_eval.json
+"$PY" -m training.export --name student --kodak results/kodak_student_eval.json

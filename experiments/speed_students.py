@@ -6,7 +6,7 @@ the best of the rounds counts. Pause any training first (kill -STOP).
     python experiments/speed_students.py OUT.json weights DIR ... --all --quality 50 100
 
 Each folder argument holds a student.pt (``weights`` is the shipped one; a candidate folder is
-what ``python -m lic_codec.train.export CKPT --half --out-dir DIR`` writes). The teacher is
+what ``python -m training.export CKPT --half --out-dir DIR`` writes). The teacher is
 weights/teacher.pt. By default one image (kodim01, default quality, 5 rounds); ``--all`` times
 every Kodak image (2 rounds each) and reports the mean per network and quality, because
 the ratio on one image is not the ratio on Kodak (2026-11-30: 3.04x on kodim01, 2.90x over

@@ -13,6 +13,12 @@ ratios, which a noisy machine keeps better than the absolute times.
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
+
 import os
 import statistics
 import subprocess
@@ -30,7 +36,7 @@ def child(arch: str, keep: bool, fused: bool, compiled: bool, steps: int) -> flo
     from lic_codec.allocator import keep_freed_memory
     from lic_codec.models.config import STUDENT, TEACHER
     from lic_codec.models.lic import LicModel
-    from lic_codec.train.losses import rate_distortion
+    from training.losses import rate_distortion
 
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     if keep and not keep_freed_memory():

@@ -11,10 +11,16 @@ born dead.
 
     python experiments/transplant.py runs/student_v2/ckpt.pt /tmp/transplant.pt \\
         --latent 192 --entropy-width 128
-    python -m lic_codec.train rd --init /tmp/transplant.pt --run runs/sweep/v3_transplant ...
+    python -m training rd --init /tmp/transplant.pt --run runs/sweep/v3_transplant ...
 """
 
 from __future__ import annotations
+
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # training/, beside lic_codec
+
 
 import argparse
 import dataclasses
@@ -24,8 +30,8 @@ import torch
 
 from lic_codec.models.config import ModelConfig
 from lic_codec.models.lic import LicModel, upgrade_state
-from lic_codec.train.checkpoint import load_checkpoint
-from lic_codec.train.widen import _write
+from training.checkpoint import load_checkpoint
+from training.widen import _write
 
 
 def pixel_side(model: LicModel) -> list[str]:

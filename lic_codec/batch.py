@@ -15,8 +15,8 @@ from .errors import LiccError
 
 @dataclass
 class Outcome:
-    src: Path
-    dst: Path
+    src: Path | str  # a path; in cluster mode also a URI (s3://...)
+    dst: Path | str
     ok: bool = True
     skipped: bool = False
     error: str = ""
@@ -68,7 +68,7 @@ def plan(inputs: list[Path | Outcome], out_dir: Path, suffix: str) -> list[Outco
     """Output = OUTDIR / (input stem + suffix). Two inputs that would write the same output
     are both refused rather than one silently overwriting the other."""
     planned: list[Outcome] = []
-    seen: dict[Path, Outcome] = {}
+    seen: dict[Path | str, Outcome] = {}
     for item in inputs:
         if isinstance(item, Outcome):
             planned.append(item)
@@ -76,7 +76,7 @@ def plan(inputs: list[Path | Outcome], out_dir: Path, suffix: str) -> list[Outco
         o = Outcome(item, out_dir / (item.stem + suffix))
         if o.dst in seen:
             for dup in (seen[o.dst], o):
-                dup.ok, dup.error = False, f"{dup.src}: output name {o.dst.name} is not unique"
+                dup.ok, dup.error = False, f"{dup.src}: output name {Path(o.dst).name} is not unique"
         seen[o.dst] = o
         planned.append(o)
     return planned

@@ -162,13 +162,13 @@ def _run_batch(inputs: list[str], output: str, suffix: str, input_suffixes, work
     outcomes = batch.plan(batch.expand_inputs([Path(p) for p in inputs], input_suffixes,
                                               recursive), output_dir, suffix)
     for o in outcomes:
-        if o.ok and o.dst.exists() and skip_existing:
+        if o.ok and Path(o.dst).exists() and skip_existing:
             o.skipped = True
 
     def guarded(o):
         if o.skipped:
             return
-        check_output(o.src, o.dst, force)
+        check_output(Path(o.src), Path(o.dst), force)
         work(o)
 
     show = not quiet and sys.stderr.isatty()
@@ -314,7 +314,7 @@ def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, 
 
         def work(o):
             data, n_in, note = encode_one(str(o.src))
-            write_atomic(o.dst, data)
+            write_atomic(Path(o.dst), data)
             o.in_bytes, o.out_bytes, o.note = n_in, len(data), note
 
         _run_batch(inputs, output_dir, ".licc", IMAGE_SUFFIXES, work, force, skip_existing,
@@ -379,7 +379,7 @@ def decode(paths, output_dir, force, skip_existing, recursive, jobs, quiet, ray_
 
         def work(o):
             data, n_in = decode_one(str(o.src), "PNG")
-            write_atomic(o.dst, data)
+            write_atomic(Path(o.dst), data)
             o.in_bytes, o.out_bytes = n_in, len(data)
 
         _run_batch(inputs, output_dir, ".png", {".licc"}, work, force, skip_existing,
@@ -541,6 +541,8 @@ def compare(image, target_size, target_bpp, output, crops, crop_size, count, zoo
             target = make_target(target_size, target_bpp, None, w, h)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--size") from None
+        if target is None:  # unreachable: one of --size and --bpp was given
+            raise click.UsageError("give one of --size or --bpp")
         from . import compare as C
         from .codec import Codec
 

@@ -288,7 +288,7 @@ def run(verb: str, sources: list[str], dst: str, suffixes: set[str], suffix: str
             o = Outcome(row["src"], row["dst"], ok=bool(row["ok"]), error=row["error"],
                         in_bytes=int(row["in_bytes"]), out_bytes=int(row["out_bytes"]),
                         note=row["note"])
-            attempts[o.src] = int(row["attempts"])
+            attempts[str(o.src)] = int(row["attempts"])
             outcomes.append(o)
             if on_done:
                 on_done(o)

@@ -127,7 +127,7 @@ def sheet(ref: np.ndarray, coded: list[Coded], crops: list[Box], zoom: int = 2) 
         y0 = head
         for x, y, w, h in crops:
             tile = Image.fromarray(img[y: y + h, x: x + w]).resize((w * zoom, h * zoom),
-                                                                  Image.NEAREST)
+                                                                  Image.Resampling.NEAREST)
             out.paste(tile, (x0, y0))
             y0 += h * zoom + gap
     return out

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .errors import ImageError, LiccError, OutputError
 from .limits import SizeLimitError, check_size
+
+if TYPE_CHECKING:
+    from .codec import Codec
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ def named(name: str, exc: LiccError) -> LiccError:
     return type(exc)(f"{name}: {msg}")
 
 
-def encode_bytes(raw: bytes, name: str, codec: Callable[[], object],
+def encode_bytes(raw: bytes, name: str, codec: Callable[[], "Codec"],
                  opts: EncodeOptions) -> tuple[bytes, str]:
     """Image file bytes -> (.licc bytes, a note on the target reached). ``codec()`` gives the
     loaded Codec; it is called only after the image was read and checked, so a bad or
@@ -59,7 +62,7 @@ def encode_bytes(raw: bytes, name: str, codec: Callable[[], object],
     return res.data, f" at quality {res.quality:g}{achieved} (target {target.describe()})"
 
 
-def decode_bytes(raw: bytes, name: str, codec: Callable[[], object], fmt: str = "PNG") -> bytes:
+def decode_bytes(raw: bytes, name: str, codec: Callable[[], "Codec"], fmt: str = "PNG") -> bytes:
     """.licc bytes -> image file bytes in ``fmt`` (a Pillow format name)."""
     from .io.images import save_kwargs
 

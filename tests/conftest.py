@@ -28,7 +28,7 @@ def tiny_model(seed: int):
 
 
 def make_tiny_weights(directory: Path, seed: int, name: str = "student") -> Path:
-    from lic_codec.train.export import export_model
+    from training.export import export_model
 
     path = directory / f"{name}.pt"
     export_model(tiny_model(seed), path)

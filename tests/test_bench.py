@@ -101,7 +101,7 @@ def test_speed_table_without_compressai(tiny_weights, photo, tmp_path, monkeypat
 
 
 def test_sweep_report_tabulates_bd_rate_against_the_anchor(tmp_path, capsys):
-    from lic_codec.train.sweep_report import main as report
+    from training.sweep_report import main as report
 
     def write(name, factor):
         summary = [{"quality": q, "bpp": r * factor, "psnr": p, "skipped_channels": 1.0,
@@ -121,8 +121,8 @@ def test_training_curve_reports_bd_rate_against_avif(photo, tmp_path, capsys, mo
     -50%, and an evaluation with three qualities gets no number. AVIF's curve is coded once
     per image set and then read from the cache, until an image changes."""
     import lic_codec.bench
-    from lic_codec.train import curve
-    from lic_codec.train.curve import avif_curve, main
+    from training import curve
+    from training.curve import avif_curve, main
 
     monkeypatch.setattr(curve, "CACHE", tmp_path / "cache" / "avif.json")
     data = tmp_path / "kodak"
@@ -160,7 +160,7 @@ def test_training_curve_against_an_evaluate_report(tmp_path, capsys):
     """--against REPORT: the BD-rate against that network's curve on the same images, the
     PSNR gap at equal rate per quality, and a run evaluated on another number of images is
     refused."""
-    from lic_codec.train.curve import main
+    from training.curve import main
 
     bpp, psnr = [0.2, 0.4, 0.7, 1.1, 1.6], [28.0, 30.5, 32.5, 34.0, 35.0]
     summary = [{"bpp": b, "psnr": p} for b, p in zip(bpp, psnr)]

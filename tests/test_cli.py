@@ -225,7 +225,7 @@ def test_retrained_weights_keep_old_files_decodable(png, tmp_path, monkeypatch):
 
     from conftest import tiny_model
 
-    from lic_codec.train.export import main as export
+    from training.export import main as export
 
     weights = tmp_path / "weights"
     monkeypatch.setenv("LICC_WEIGHTS_DIR", str(weights))

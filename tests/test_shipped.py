@@ -4,6 +4,8 @@ every version of the weights ever shipped (tests/data/golden/) still decoding.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -202,3 +204,28 @@ def test_small_flat_images_come_back_at_their_corners(shipped):
             out = np.asarray(shipped.decode(shipped.encode(im, quality=q))).astype(int)
             corners = out[[0, 0, -1, -1], [0, -1, 0, -1]]
             assert np.abs(corners - np.array([200, 30, 40])).max() <= 6, (size, q, corners)
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_shipped_weights_only(tmp_path):
+    """The installed package carries the student and the teacher, not the retired weights
+    (which stay in the repository), and stays small enough for PyPI."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "lic_codec", "weights"):
+        copy = shutil.copytree if (repo / name).is_dir() else shutil.copy
+        copy(repo / name, src / name)
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                        str(tmp_path / "dist"), str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    weights = sorted(n for n in names if n.endswith(".pt"))
+    assert weights == ["lic_codec/weights/student.pt", "lic_codec/weights/teacher.pt"]
+    assert wheel.stat().st_size <= 25 * 2**20

@@ -1,7 +1,8 @@
 """Training on CPU, resumable across sessions.
 
-    python -m lic_codec.train rd --arch teacher --run runs/teacher
-    python -m lic_codec.train distill --teacher runs/teacher/ckpt.pt --stage a --run runs/distill
+    python -m training training/config/teacher_v3.toml     # a recipe (flags after it override)
+    python -m training rd --arch teacher --run runs/teacher
+    python -m training distill --teacher runs/teacher/ckpt.pt --stage a --run runs/distill
 
 reads top to bottom: arguments, data, model (new or resumed), learning rate, loop. A run
 directory holds one checkpoint (``ckpt.pt``, overwritten) and one log (``log.tsv``).
@@ -20,9 +21,10 @@ from pathlib import Path
 
 import torch
 
-from ..allocator import keep_freed_memory
-from ..models.config import ModelConfig, STUDENT, TEACHER
-from ..models.lic import LicModel, upgrade_state
+from lic_codec.allocator import keep_freed_memory
+from lic_codec.models.config import ModelConfig, STUDENT, TEACHER
+from lic_codec.models.lic import LicModel, upgrade_state
+from .config import expand as expand_recipes
 from .checkpoint import lineage, load_checkpoint, prior_training, save_checkpoint, source_model
 from .compiler import compile_for_training
 from .data import DEFAULT_DATA, SAMPLING, CropDataset
@@ -38,7 +40,9 @@ EVAL_QUALITIES = (0.0, 25.0, 50.0, 75.0, 100.0)  # five: enough for a BD-rate (t
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train")
+    """The flags, with recipe files (training/config/*.toml) expanded in place."""
+    argv = expand_recipes(list(sys.argv[1:] if argv is None else argv))
+    ap = argparse.ArgumentParser(prog="python -m training")
     ap.add_argument("mode", choices=["rd", "distill"],
                     help="rd: rate-distortion training of one network; distill: train the "
                          "student from a frozen teacher")
@@ -109,7 +113,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="keep an exponential moving average of the weights (e.g. 0.999, ~1,000 "
                          "steps), saved in the checkpoint and used by the evaluations and by "
-                         "train.export; 0: none (lic_codec/train/ema.py)")
+                         "train.export; 0: none (training/ema.py)")
     ap.add_argument("--skip-factor", type=float, default=10.0,
                     help="skip the update when the gradient norm exceeds this many times its "
                          "running average (0 = never)")
@@ -470,7 +474,7 @@ def record_evaluation(snapshot: LicModel, run: Path, step: int, data: Path,
     to the run's ``eval.tsv``."""
     import tempfile
 
-    from ..evaluate import evaluate
+    from lic_codec.evaluate import evaluate
     from .export import export_model
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -488,10 +492,10 @@ def record_evaluation(snapshot: LicModel, run: Path, step: int, data: Path,
 
 
 def evaluate_run(argv=None) -> None:
-    """``python -m lic_codec.train.__main__ evaluate RUN``: the evaluation a run makes every
+    """``python -m training evaluate RUN``: the evaluation a run makes every
     --eval-every steps, of its saved checkpoint (its moving average), from another process
     (e.g. while the run trains on, or after its in-process evaluation failed)."""
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train evaluate")
+    ap = argparse.ArgumentParser(prog="python -m training evaluate")
     ap.add_argument("run", type=Path)
     ap.add_argument("--data", type=Path, default=DEFAULT_VAL)
     ap.add_argument("--images", type=int, default=8)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..io.files import IMAGE_SUFFIXES, find_images, spread  # noqa: F401  (used by the lab)
+from lic_codec.io.files import IMAGE_SUFFIXES, find_images, spread  # noqa: F401  (used by the lab)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
 

@@ -1,6 +1,6 @@
 """Turn a training checkpoint into a shipped weights file and update weights/manifest.json.
 
-    python -m lic_codec.train.export runs/student/ckpt.pt --name student
+    python -m training.export runs/student/ckpt.pt --name student
 
 The weights file holds the config, the fp32 state dict and the integer entropy tables
 computed here once (so decoders never recompute CDFs with their own floating point).
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ..models.config import ModelConfig
-from ..models.lic import LicModel, inference_state, upgrade_state
-from ..models.registry import file_id, retired_path, weights_dir
+from lic_codec.models.config import ModelConfig
+from lic_codec.models.lic import LicModel, inference_state, upgrade_state
+from lic_codec.models.registry import file_id, retired_path, weights_dir
 from .checkpoint import as_half, lineage
 from .ema import averaged_state
 
@@ -52,7 +52,7 @@ def export_model(model: LicModel, path: Path, half: bool = False) -> str:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.export")
+    ap = argparse.ArgumentParser(prog="python -m training.export")
     ap.add_argument("checkpoint", nargs="?", help="training checkpoint to export")
     ap.add_argument("--name", default="student")
     ap.add_argument("--out-dir", default=None, help="default: the shipped weights/ folder")

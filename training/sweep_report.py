@@ -2,7 +2,7 @@
 training variants against one anchor variant: BD-rate, mean bpp / PSNR, skipped channels and
 median times, as a Markdown table.
 
-    python -m lic_codec.train.sweep_report results/l1_sweep/*.json --anchor results/l1_sweep/l1_0.json
+    python -m training.sweep_report results/l1_sweep/*.json --anchor results/l1_sweep/l1_0.json
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..bdrate import bd_rate
+from lic_codec.bdrate import bd_rate
 
 
 def summarize(report: dict, anchor: dict) -> dict:
@@ -42,7 +42,7 @@ def table(rows: dict[str, dict], qualities: list[float]) -> str:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.sweep_report")
+    ap = argparse.ArgumentParser(prog="python -m training.sweep_report")
     ap.add_argument("reports", nargs="+", type=Path)
     ap.add_argument("--anchor", required=True, type=Path)
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")

@@ -6,9 +6,9 @@ gradients (``--workers 2``) bought larger batches that did not train faster per 
 on different crops ("model soups", local SGD) can help where the larger batch did not: the
 average of two points of the same basin usually sits lower than either.
 
-    python -m lic_codec.train.merge branch runs/student_v4 runs/sweep/v4_b7 --seed 7
+    python -m training.merge branch runs/student_v4 runs/sweep/v4_b7 --seed 7
     # train both (same flags, --steps S), then, with both stopped at step S:
-    python -m lic_codec.train.merge merge runs/student_v4 runs/sweep/v4_b7
+    python -m training.merge merge runs/student_v4 runs/sweep/v4_b7
 
 ``branch`` copies the run (checkpoint, Adam's state, logs) at its current step with another
 data-order seed and records where it branched. ``merge`` needs every run at the same step; it
@@ -103,7 +103,7 @@ def _merge_optimizers(trunk: Path, branches: list[Path], step: int) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.merge", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.merge", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="action", required=True)
     b = sub.add_parser("branch", help="copy a run to train it on other crops")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..models.lic import bits_per_pixel
+from lic_codec.models.lic import bits_per_pixel
 
 
 def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float = 0.0,

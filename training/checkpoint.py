@@ -6,7 +6,7 @@
   exact resume within a session. Not committed (it would double the size); a run resumed
   without it restarts Adam with a short warm-up.
 
-Before a checkpoint is committed, ``python -m lic_codec.train.checkpoint half CKPT...`` rounds
+Before a checkpoint is committed, ``python -m training.checkpoint half CKPT...`` rounds
 its model to float16 (half the bytes in the repository; the rounding, 2^-11 relative, is
 smaller than one Adam step). Loading upcasts: ``load_state_dict`` copies into fp32 parameters.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ..models.config import ModelConfig
-from ..models.lic import LicModel
+from lic_codec.models.config import ModelConfig
+from lic_codec.models.lic import LicModel
 from .ema import averaged_state
 
 
@@ -140,7 +140,7 @@ def source_model(path: Path) -> tuple[dict, LicModel]:
 def main(argv=None) -> None:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.checkpoint")
+    ap = argparse.ArgumentParser(prog="python -m training.checkpoint")
     ap.add_argument("action", choices=["half"])
     ap.add_argument("checkpoints", nargs="+")
     args = ap.parse_args(argv)

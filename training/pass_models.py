@@ -1,6 +1,6 @@
 """Which probability model should each checkerboard pass use? Measure it.
 
-    python -m lic_codec.train.pass_models runs/student/ckpt.pt --out results/pass_models.json
+    python -m training.pass_models runs/student/ckpt.pt --out results/pass_models.json
 
 For every Kodak image and a few rate positions, runs the network as the codec does, takes
 the symbols of the anchor and the non-anchor pass with their predicted means and scales, and
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..latent.checkerboard import anchor_mask
-from ..models.lic import LicModel
+from lic_codec.latent.checkerboard import anchor_mask
+from lic_codec.models.lic import LicModel
 from .data import find_images
 
 
@@ -42,7 +42,7 @@ def _bits(symbols: torch.Tensor, scale: torch.Tensor, family: str) -> float:
 @torch.no_grad()
 def collect(model: LicModel, paths: list[Path], positions: list[float]) -> dict:
     """Per pass: the coded symbols round(y - mu) (coded with zero-mean tables) and scales."""
-    from ..codec import pad_to_grid
+    from lic_codec.codec import pad_to_grid
 
     lat = model.latent
     out: dict[str, tuple[list, list]] = {"anchor": ([], []), "nonanchor": ([], [])}
@@ -68,7 +68,7 @@ def collect(model: LicModel, paths: list[Path], positions: list[float]) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.pass_models")
+    ap = argparse.ArgumentParser(prog="python -m training.pass_models")
     ap.add_argument("checkpoint")
     ap.add_argument("--data", type=Path,
                     default=Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kodak")

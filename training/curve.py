@@ -8,7 +8,7 @@ are listed without a BD-rate. Evaluations of N images code N spread over the fol
 (data.spread); those written before 2026-12-07 coded the first N, so their BD-rates here are
 against AVIF on other images and read only as a trend.
 
-    python -m lic_codec.train.curve runs/student_v2 runs/sweep/student_cosine [--since 50000]
+    python -m training.curve runs/student_v2 runs/sweep/student_cosine [--since 50000]
 
 ``--against REPORT`` (a ``python -m lic_codec.evaluate`` report on the same first images)
 gives the BD-rate against that network instead: no AVIF coding, so it takes a second, and arms
@@ -23,7 +23,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from ..bdrate import bd_rate
+from lic_codec.bdrate import bd_rate
 
 DEFAULT_VAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "val"
 
@@ -53,7 +53,7 @@ def avif_curve(data: Path, images: int) -> tuple[list[float], list[float]]:
 
     import PIL
 
-    from ..bench import QUALITIES, Contender, _pillow, mean_curves, run_rd
+    from lic_codec.bench import QUALITIES, Contender, _pillow, mean_curves, run_rd
     from .data import find_images, spread
 
     paths = spread(find_images(data), images)
@@ -91,7 +91,7 @@ def psnr_gaps(anchor_bpp: list[float], anchor_psnr: list[float], bpp: list[float
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.curve", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m training.curve", description=__doc__)
     ap.add_argument("runs", nargs="+", type=Path, help="run directories holding eval.tsv")
     ap.add_argument("--data", type=Path, default=DEFAULT_VAL,
                     help="the images the runs evaluated on (N of them spread over the folder, N "

@@ -14,8 +14,8 @@ copied. Each block's second convolution starts at zero, so a block is the identi
 (x + LeakyReLU(0)) and the deepened network is the source's function; training then grows
 the blocks.
 
-    python -m lic_codec.train.deepen runs/student_me80/ckpt.pt /tmp/me80d.pt --analysis-blocks 2
-    python -m lic_codec.train rd --init /tmp/me80d.pt --run runs/student_me80d ...
+    python -m training.deepen runs/student_me80/ckpt.pt /tmp/me80d.pt --analysis-blocks 2
+    python -m training rd --init /tmp/me80d.pt --run runs/student_me80d ...
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from ..models.layers import ResidualBlock
-from ..models.lic import LicModel
+from lic_codec.models.layers import ResidualBlock
+from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
 from .widen import _write
 
@@ -60,7 +60,7 @@ def deepen(src: LicModel, blocks: int) -> LicModel:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.deepen", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.deepen", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path, help="the checkpoint to start from (its moving "
                     "average of the weights when it has one)")

@@ -57,7 +57,7 @@ class Workers:
                        ENV_ADDRESS: f"127.0.0.1:{store.port}"}
                 # quiet: worker 0 reports for the run; errors still reach stderr
                 self.helpers.append(subprocess.Popen(
-                    [sys.executable, "-m", "lic_codec.train", *argv], env=env,
+                    [sys.executable, "-m", "training", *argv], env=env,
                     stdout=subprocess.DEVNULL))
             self._wait_for_helpers(store)
         else:

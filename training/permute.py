@@ -13,8 +13,8 @@ now the Me channels with the most rate on the probe crops. Channels it read befo
 their weights; the ones it newly reads start at zero (so the start is the old network minus
 what the context took from the channels it no longer reads), and training does the rest.
 
-    python -m lic_codec.train.permute runs/student_v4/ckpt.pt /tmp/permuted.pt
-    python -m lic_codec.train.narrow /tmp/permuted.pt /tmp/p80.pt --entropy-width 80
+    python -m training.permute runs/student_v4/ckpt.pt /tmp/permuted.pt
+    python -m training.narrow /tmp/permuted.pt /tmp/p80.pt --entropy-width 80
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from ..models.lic import LicModel
+from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
 from .widen import _probe_images, _write
 
@@ -79,7 +79,7 @@ def permute(model: LicModel, order: torch.Tensor) -> LicModel:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.permute", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.permute", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path, help="the checkpoint to start from (its moving "
                     "average of the weights when it has one)")

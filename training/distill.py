@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..models.lic import LicModel
+from lic_codec.models.lic import LicModel
 from .losses import rate_distortion
 
 STAGES = {

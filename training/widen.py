@@ -14,8 +14,8 @@ have zero gain). New channels get small random incoming weights, so they carry a
 learn; new latent channels round to zero at first, cost almost no rate (their entropy
 parameters start at the smallest scale) and enter the synthesis through small weights.
 
-    python -m lic_codec.train.widen runs/student_v2/ckpt.pt /tmp/teacher_init.pt
-    python -m lic_codec.train rd --arch teacher --init /tmp/teacher_init.pt --run runs/teacher_v2
+    python -m training.widen runs/student_v2/ckpt.pt /tmp/teacher_init.pt
+    python -m training rd --arch teacher --init /tmp/teacher_init.pt --run runs/teacher_v2
 
 Two more uses keep the architecture: ``--latent M`` grows the latent (the entropy networks keep
 their width, ModelConfig.Me) and ``--revive`` re-initialises latent channels that died. Both
@@ -34,9 +34,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..models.config import TEACHER, ModelConfig
-from ..models.layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2
-from ..models.lic import LicModel
+from lic_codec.models.config import TEACHER, ModelConfig
+from lic_codec.models.layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2
+from lic_codec.models.lic import LicModel
 from .checkpoint import _save, lineage, source_model
 from .data import DEFAULT_DATA, IMAGE_SUFFIXES
 
@@ -261,7 +261,7 @@ def _probe_images(folder: Path, count: int = 16) -> torch.Tensor:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.widen", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.widen", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path, help="the checkpoint to start from")
     ap.add_argument("out", type=Path, help="the checkpoint to write (step 0)")

@@ -1,6 +1,6 @@
 """Make an experiment arm the trunk, so a recipe that won a comparison continues as the main run:
 
-    python -m lic_codec.train.adopt runs/sweep/arm2_area runs/student_v2
+    python -m training.adopt runs/sweep/arm2_area runs/student_v2
 
 The arm must have started (``--init``) from the trunk's checkpoint as it still is: the trunk
 stopped at the branch point, step S. The arm's checkpoint becomes the trunk's at step S + the
@@ -64,7 +64,7 @@ def adopt(arm: Path, trunk: Path) -> int:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.adopt", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.adopt", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("arm", type=Path, help="the arm's run directory")
     ap.add_argument("trunk", type=Path, help="the trunk's run directory (stopped at the branch)")

@@ -14,8 +14,8 @@ first Me latent channels, as before. The output layers keep all 2M rows (mean | 
 start is a pruned network, not the old function: the rate rises at first and training
 recovers it.
 
-    python -m lic_codec.train.narrow runs/student_v4/ckpt.pt /tmp/narrow64.pt --entropy-width 64
-    python -m lic_codec.train rd --init /tmp/narrow64.pt --run runs/student_me64 ...
+    python -m training.narrow runs/student_v4/ckpt.pt /tmp/narrow64.pt --entropy-width 64
+    python -m training rd --init /tmp/narrow64.pt --run runs/student_me64 ...
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..models.lic import LicModel
+from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
 from .widen import _write
 
@@ -84,7 +84,7 @@ def narrow(src: LicModel, Me: int) -> LicModel:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lic_codec.train.narrow", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m training.narrow", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path, help="the checkpoint to start from (its moving "
                     "average of the weights when it has one)")
