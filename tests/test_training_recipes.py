@@ -28,3 +28,12 @@ def test_a_recipe_expands_in_place_and_later_flags_win(tmp_path):
     args = parse_args([str(recipe), "--lr", "3e-5"])
     assert (args.run, args.lr, args.compile, args.lr_decay_at) == ("runs/x", 3e-5, True,
                                                                     [10, 20])
+
+
+def test_the_lab_finds_the_shared_data_beside_the_repository():
+    from training.curve import DEFAULT_VAL
+    from training.data import DEFAULT_DATA
+
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    assert DEFAULT_DATA.resolve() == shared / "train"
+    assert DEFAULT_VAL.resolve() == shared / "val"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from lic_codec.bdrate import bd_rate
 
-DEFAULT_VAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "val"
+DEFAULT_VAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "val"
 
 
 def read_evals(path: Path) -> dict[int, tuple[list[float], list[float], int]]:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from lic_codec.io.files import IMAGE_SUFFIXES, find_images, spread  # noqa: F401  (used by the lab)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "train"
 
 SAMPLING = ("image", "area")
 

@@ -71,7 +71,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m training.pass_models")
     ap.add_argument("checkpoint")
     ap.add_argument("--data", type=Path,
-                    default=Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kodak")
+                    default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak")
     ap.add_argument("--positions", type=float, nargs="*", default=[0.0, 3.5, 7.0])
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)

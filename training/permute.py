@@ -28,7 +28,7 @@ from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
 from .widen import _probe_images, _write
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "train"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "train"
 
 
 @torch.no_grad()
