@@ -31,7 +31,7 @@ import torch
 from lic_codec.models.config import ModelConfig
 from lic_codec.models.lic import LicModel, upgrade_state
 from training.checkpoint import load_checkpoint
-from training.widen import _write
+from training.widen import write_start
 
 
 def pixel_side(model: LicModel) -> list[str]:
@@ -64,7 +64,7 @@ def main() -> None:
                              "here (the transforms' width must match)")
         dst[k] = src[k]
     model.load_state_dict(dst)
-    _write(model, state, args.source, args.out, "transplanted_from")
+    write_start(model, state, args.source, args.out, "transplanted_from")
     print(f"{args.out}: M={args.latent}, {len(names)} of {len(dst)} tensors from "
           f"{args.source} (step {state['step']}), {model.param_count() / 1e6:.2f} M parameters")
 

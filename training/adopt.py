@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import _save, prior_training
+from .checkpoint import save_atomic, prior_training
 
 
 def _append_rows(src: Path, dst: Path, offset: int) -> int:
@@ -49,12 +49,12 @@ def adopt(arm: Path, trunk: Path) -> int:
         "cpu_seconds", 2 * t["wall_seconds"])
     a["prior"] = t_prior
     a["args"] = {**a.get("args", {}), "run": str(trunk), "init": None}
-    _save(a, trunk / "ckpt.pt")
+    save_atomic(a, trunk / "ckpt.pt")
     opt = arm / "opt.pt"
     if opt.exists():
         o = torch.load(opt, map_location="cpu", weights_only=False)
         o["step"] += offset
-        _save(o, trunk / "opt.pt")
+        save_atomic(o, trunk / "opt.pt")
     else:
         (trunk / "opt.pt").unlink(missing_ok=True)
     for name in ("log.tsv", "eval.tsv"):

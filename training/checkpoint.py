@@ -29,7 +29,8 @@ def _map_state(sd: dict, fn) -> dict:
     return {"state": state, "param_groups": sd["param_groups"]}
 
 
-def _save(obj, path: Path) -> None:
+def save_atomic(obj, path: Path) -> None:
+    """torch.save through a temporary file renamed into place: never a half-written file."""
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
@@ -44,7 +45,7 @@ def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfi
     before this run started from them (see :func:`lineage`). ``ema``: the averaged parameters
     (train/ema.py). ``branch``: where a branch of another run started (train/merge.py)."""
     path = Path(path)
-    _save({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
+    save_atomic({"optimizer": _map_state(opt.state_dict(), lambda v: v.to(torch.bfloat16)),
            "aux_optimizer": aux_opt.state_dict(), "step": step}, path.with_name("opt.pt"))
     ckpt = {"model": model.state_dict(), "step": step, "wall_seconds": wall,
             "cpu_seconds": wall if cpu is None else cpu, "seed": seed,
@@ -57,7 +58,7 @@ def save_checkpoint(path, model, opt, aux_opt, step, wall, seed, cfg: ModelConfi
         ckpt["ema"] = ema
     if branch is not None:
         ckpt["branch"] = branch
-    _save(ckpt, path)
+    save_atomic(ckpt, path)
 
 
 def prior_training(state: dict) -> dict:
@@ -125,7 +126,7 @@ def half_copy(path) -> tuple[int, int]:
     for key in ("model", "ema"):
         if key in state:
             state[key] = {name: as_half(t) for name, t in state[key].items()}
-    _save(state, path)
+    save_atomic(state, path)
     return before, path.stat().st_size
 
 

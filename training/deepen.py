@@ -29,7 +29,7 @@ import torch
 from lic_codec.models.layers import ResidualBlock
 from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
-from .widen import _write
+from .widen import write_start
 
 
 @torch.no_grad()
@@ -70,7 +70,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     state, src = source_model(args.source)
     model = deepen(src, args.analysis_blocks)
-    _write(model, state, args.source, args.out, "deepened_from")
+    write_start(model, state, args.source, args.out, "deepened_from")
     print(f"{args.out}: {args.analysis_blocks} analysis blocks at 1/4 and 1/8, "
           f"{src.param_count() / 1e6:.2f} -> {model.param_count() / 1e6:.2f} M parameters")
 

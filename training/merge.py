@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import _save
+from .checkpoint import save_atomic
 
 FILES = ("ckpt.pt", "opt.pt", "log.tsv", "eval.tsv")
 
@@ -43,7 +43,7 @@ def branch(trunk: Path, new: Path, seed: int) -> int:
     state["seed"] = seed
     state["branch"] = {"trunk": str(trunk), "step": state["step"],
                        "cpu_seconds": state["cpu_seconds"]}
-    _save(state, new / "ckpt.pt")
+    save_atomic(state, new / "ckpt.pt")
     return state["step"]
 
 
@@ -81,7 +81,7 @@ def merge(trunk: Path, branches: list[Path]) -> dict:
     if "ema" in t:
         t["ema"] = _mean_dicts([r["ema"] for r in runs])
     _merge_optimizers(trunk, branches, t["step"])
-    _save(t, trunk / "ckpt.pt")
+    save_atomic(t, trunk / "ckpt.pt")
     return t
 
 
@@ -99,7 +99,7 @@ def _merge_optimizers(trunk: Path, branches: list[Path], step: int) -> None:
         for name in per_param:
             if name != "step":
                 per_param[name] = _mean([s["optimizer"]["state"][k][name] for s in states])
-    _save(merged, trunk / "opt.pt")
+    save_atomic(merged, trunk / "opt.pt")
 
 
 def main(argv=None) -> None:

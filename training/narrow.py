@@ -29,7 +29,7 @@ import torch.nn as nn
 
 from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
-from .widen import _write
+from .widen import write_start
 
 
 # the layers whose width follows Me (everything else is copied as it is)
@@ -93,7 +93,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     state, src = source_model(args.source)
     model = narrow(src, args.entropy_width)
-    _write(model, state, args.source, args.out, "narrowed_from")
+    write_start(model, state, args.source, args.out, "narrowed_from")
     print(f"{args.out}: entropy width {src.cfg.entropy_width} -> {args.entropy_width}, "
           f"{src.param_count() / 1e6:.2f} -> {model.param_count() / 1e6:.2f} M parameters")
 

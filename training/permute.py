@@ -26,7 +26,7 @@ import torch
 
 from lic_codec.models.lic import LicModel
 from .checkpoint import source_model
-from .widen import _probe_images, _write
+from .widen import probe_images, write_start
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "train"
 
@@ -89,10 +89,10 @@ def main(argv=None) -> None:
     ap.add_argument("--images", type=int, default=32)
     args = ap.parse_args(argv)
     state, src = source_model(args.source)
-    share = channel_rates(src, _probe_images(args.data, args.images))
+    share = channel_rates(src, probe_images(args.data, args.images))
     order = share.argsort(descending=True)
     Me = src.cfg.entropy_width
-    _write(permute(src, order), state, args.source, args.out, "permuted_from")
+    write_start(permute(src, order), state, args.source, args.out, "permuted_from")
     print(f"{args.out}: the context's {Me} channels carried {float(share[:Me].sum()):.1%} of "
           f"the rate, now {float(share[order[:Me]].sum()):.1%}")
 

@@ -37,7 +37,7 @@ import torch.nn as nn
 from lic_codec.models.config import TEACHER, ModelConfig
 from lic_codec.models.layers import GDN, DeformableResidual, ResidualBlock, WindowAttentionV2
 from lic_codec.models.lic import LicModel
-from .checkpoint import _save, lineage, source_model
+from .checkpoint import save_atomic, lineage, source_model
 from .data import DEFAULT_DATA, IMAGE_SUFFIXES
 
 NEW_SCALE = 0.1  # incoming weights of new channels, relative to their random init
@@ -239,16 +239,16 @@ def revive(model: LicModel, channels) -> None:
         b[ch] = 0
 
 
-def _write(model: LicModel, state: dict, src: Path, out: Path, how: str,
+def write_start(model: LicModel, state: dict, src: Path, out: Path, how: str,
            new_channels=()) -> None:
     """A step-0 checkpoint; ``new_channels`` (grown or revived latent channels) is what the
     trainer's --rate-ramp eases in."""
-    _save({"model": model.state_dict(), "step": 0, "wall_seconds": 0.0, "cpu_seconds": 0.0,
+    save_atomic({"model": model.state_dict(), "step": 0, "wall_seconds": 0.0, "cpu_seconds": 0.0,
            "seed": state["seed"], "config": model.cfg.to_dict(), "args": {how: str(src)},
            "prior": lineage(state, src), "new_channels": [int(c) for c in new_channels]}, out)
 
 
-def _probe_images(folder: Path, count: int = 16) -> torch.Tensor:
+def probe_images(folder: Path, count: int = 16) -> torch.Tensor:
     """[count, 3, 256, 256]: top-left crops of training images, to see which channels are
     dead."""
     import numpy as np
@@ -293,9 +293,9 @@ def main(argv=None) -> None:
     state, src = source_model(args.source)  # its moving average, where it has one
     torch.manual_seed(args.seed)
     if args.revive:
-        dead = dead_channels(src, _probe_images(args.data))
+        dead = dead_channels(src, probe_images(args.data))
         revive(src, dead)
-        _write(src, state, args.source, args.out, "revived_from", dead)
+        write_start(src, state, args.source, args.out, "revived_from", dead)
         print(f"{args.out}: {len(dead)} dead latent channels of {src.cfg.M} re-initialised")
         return
     if args.latent:  # (the same M with --add-lambdas: only rate points added)
@@ -317,7 +317,7 @@ def main(argv=None) -> None:
         new = list(range(src.cfg.M, cfg.M))
         revive(model, new)
         how = "widened_from"
-    _write(model, state, args.source, args.out, how, new)
+    write_start(model, state, args.source, args.out, how, new)
     print(f"{args.out}: {model.cfg.arch} with M={model.cfg.M}, "
           f"{model.param_count() / 1e6:.2f} M parameters, from step {state['step']}")
 
