@@ -6,9 +6,9 @@ capacity plan in docs/cluster.md).
 
 Run it with nothing else on the CPU (pause training: kill -STOP). Every configuration codes
 the same images at the default quality with one thread per worker; the Ray runs start their
-own local cluster, whose start-up is counted (as a user would see it) and also reported
-apart (first output minus launch is not separable from outside, so the per-file overhead is
-derived from two image counts).
+own local cluster, whose start-up is counted (as a user would see it). The per-image time
+and the fixed start-up of each configuration come from two runs, on the folder and on five
+copies of it.
 """
 
 from __future__ import annotations
@@ -60,11 +60,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp())
     rows = []
     try:
-        for n in (len(images) // 2, len(images)):
+        for copies in (1, 5):  # the folder, then five copies of it: per-image cost and start-up
+            n = copies * len(images)
             src = work / f"src{n}"
             src.mkdir()
-            for p in images[:n]:
-                shutil.copy(p, src / p.name)
+            for k in range(copies):
+                for p in images:
+                    shutil.copy(p, src / f"{k}_{p.name}")
             configs = {
                 "local -j 1 (1 thread)": ["-j", "1", "--threads", "1"],
                 "local -j 2 (1 thread each)": ["-j", "2", "--threads", "1"],

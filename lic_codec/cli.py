@@ -80,7 +80,8 @@ def _batch_options(f):
                      help="Batch mode on a Ray cluster: 'auto', HOST:PORT, or no value for a "
                           "local one started for the run; sources and -o may be URIs "
                           "(s3://...), relative paths are kept, -j sets the workers "
-                          "(pip install 'licc[cluster]')."),
+                          "(default: one per --threads CPUs of the cluster; "
+                          "pip install 'licc[cluster]')."),
     ]):
         f = opt(f)
     return _threads_option(f)
@@ -210,8 +211,11 @@ def _run_cluster(verb: str, inputs: list[str], output: str, opts, suffix: str,
         if show:
             click.echo(f"\r{done_verb} {count[0]} ...", err=True, nl=False)
 
+    from click.core import ParameterSource
+
+    given = click.get_current_context().get_parameter_source("jobs") != ParameterSource.DEFAULT
     summary = cluster.run(verb, inputs, output, input_suffixes, suffix, opts, address,
-                          jobs if jobs > 1 else None, threads or 1, force, skip_existing,
+                          jobs if given else None, threads or 1, force, skip_existing,
                           recursive, on_done=tick)
     if show and count[0]:
         click.echo("", err=True)

@@ -92,15 +92,15 @@ def plan(sources: list[str], dst: str, suffixes: set[str], suffix: str,
                     items.append(Item(_uri(src, f.path), "", rel))
         else:
             items.append(Item(_uri(src, path), "", PurePosixPath(path).name))
-    seen: dict[str, Item] = {}
+    counts: dict[str, int] = {}
     for it in items:
         it.dst = join(dst, str(PurePosixPath(it.rel).with_suffix(suffix)))
-        if it.dst in seen:
+        counts[it.dst] = counts.get(it.dst, 0) + 1
+    for it in items:  # two sources for one output: both refused, as in local mode
+        if counts[it.dst] > 1:
             problems.append(Outcome(it.src, it.dst, ok=False,
                                     error=f"{it.src}: output {it.dst} is not unique"))
-        seen[it.dst] = it
-    unique = [it for it in items if seen[it.dst] is it]
-    return unique, problems
+    return [it for it in items if counts[it.dst] == 1], problems
 
 
 def _uri(arg: str, path: str) -> str:
@@ -111,14 +111,15 @@ def _uri(arg: str, path: str) -> str:
     return f"{base.split('://', 1)[0]}://{path}{query}"
 
 
-def existing(items: list[Item]) -> set[str]:
-    """The outputs that exist already (one listing per output folder)."""
+def existing(dst: str, items: list[Item], suffix: str) -> set[str]:
+    """The planned outputs that exist already: one query to the output's filesystem."""
     from pyarrow import fs
 
     if not items:
         return set()
-    filesystem, _ = _fs(items[0].dst)
-    paths = [_fs(it.dst)[1] for it in items]
+    filesystem, root = _fs(dst)
+    paths = [root.rstrip("/") + "/" + str(PurePosixPath(it.rel).with_suffix(suffix))
+             for it in items]
     infos = filesystem.get_file_info(paths)
     return {it.dst for it, info in zip(items, infos) if info.type == fs.FileType.File}
 
@@ -258,7 +259,7 @@ def run(verb: str, sources: list[str], dst: str, suffixes: set[str], suffix: str
     t0 = time.perf_counter()
     attempts: dict[str, int] = {}
     items, problems = plan(sources, dst, suffixes, suffix, recursive)
-    done = set(existing(items))
+    done = existing(dst, items, suffix)
     outcomes: list[Outcome] = list(problems)
     todo = []
     for it in items:
@@ -277,8 +278,10 @@ def run(verb: str, sources: list[str], dst: str, suffixes: set[str], suffix: str
 
         cpus = int(ray.cluster_resources().get("CPU", 1))
         pool = max(1, min(workers or max(1, cpus // threads), len(todo)))
+        # blocks are what Ray hands to an actor (and redoes if it dies): small enough to
+        # balance the pool, few enough not to swamp the scheduler on millions of files
         ds = ray.data.from_items([{"src": it.src, "dst": it.dst} for it in todo],
-                                 override_num_blocks=len(todo))
+                                 override_num_blocks=min(len(todo), 200 * pool))
         ds = ds.map_batches(Converter, batch_size=1, num_cpus=threads,
                             compute=ray.data.ActorPoolStrategy(size=pool),
                             fn_constructor_kwargs={"verb": verb, "opts": opts,
