@@ -198,10 +198,12 @@ def _run_cluster(verb: str, inputs: list[str], output: str, opts, suffix: str,
                  input_suffixes: set[str], address: str, force: bool, skip_existing: bool,
                  recursive: bool, jobs: int, quiet: bool, threads: int | None) -> None:
     """Batch mode on Ray (cluster.py): the same options, progress, summary and exit status."""
-    try:
-        from . import cluster
-    except ImportError:
-        raise LiccError("--ray needs Ray: pip install 'licc[cluster]'") from None
+    import importlib.util
+
+    if not all(importlib.util.find_spec(m) for m in ("ray", "pyarrow")):
+        raise LiccError("--ray needs Ray and pyarrow: pip install 'licc[cluster]'")
+    from . import cluster
+
     show = not quiet and sys.stderr.isatty()
     done_verb = "encoded" if verb == "encode" else "decoded"
     count = [0]

@@ -197,3 +197,20 @@ def test_object_store_sources_and_outputs(tiny_weights, photo, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_ray_mode_without_ray_says_what_to_install(monkeypatch, tmp_path):
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from lic_codec.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ray" else real(name, *a))
+    r = CliRunner().invoke(main, ["encode", str(tmp_path), "-r", "-o", str(tmp_path / "o"),
+                                  "--ray"])
+    assert r.exit_code == 1 and "pip install 'licc[cluster]'" in r.output
+    r = CliRunner().invoke(main, ["encode", str(tmp_path), "-r", "--ray"])
+    assert r.exit_code == 2 and "give the outputs' folder with -o" in r.output
