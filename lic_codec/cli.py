@@ -242,7 +242,7 @@ def _run_cluster(verb: str, inputs: list[str], output: str, opts, suffix: str,
 @click.option("-e", "--effort", type=click.IntRange(0, 2), default=0, show_default=True,
               help="Encoder effort: 1 or 2 refine the latent for each image by gradient "
                    "steps: smaller files at the same quality for many seconds more per image "
-                   "(measurements: results/README.md); decoding is unaffected. Images up to "
+                   "(measurements: results/history.md); decoding is unaffected. Images up to "
                    f"{EFFORT_MAX_PIXELS >> 20} megapixels.")
 @_batch_options
 def encode(paths, quality, preset, target_size, target_bpp, target_psnr, model, strip, effort,

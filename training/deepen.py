@@ -7,7 +7,7 @@ decode ever runs it. Effort 2 (per-image latent refinement, lic_codec.refine) co
 ~7% smaller with the same decoder, so the analysis leaves rate on the table that a
 stronger g_a may recover at encode time only. Measured on the Me 80 cut with 2 blocks at each
 place: ~0.2% BD-rate for a third more encode time, levelling off within 9,000 steps; not
-adopted (results/README.md, "Encoder-only depth for the fast student").
+adopted (results/history.md, "Encoder-only depth for the fast student").
 
 How: residual blocks go in after the GDN at 1/4 and at 1/8 of the image; every other layer is
 copied. Each block's second convolution starts at zero, so a block is the identity
