@@ -22,6 +22,19 @@ def test_readme_has_examples():
     assert len(BLOCKS) >= 2
 
 
+def test_the_readme_commands_are_what_ci_runs():
+    """The README's two commands (install and run; the tests) are the ones .ci/run runs."""
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    install = re.search(r"```sh\n(python3 -m venv .*?)\n```", readme).group(1).split(" && ")
+    assert install[:3] == ["python3 -m venv .venv", ". .venv/bin/activate", "pip install ."]
+    assert 'pip install -q ".[test]"' in ci  # the same install, with the test extra
+    for step in install[3:]:  # the main job: the same commands (CI writes elsewhere)
+        assert step.split(" /tmp/")[0] in ci, step
+    assert 'pip install ".[test]" && python -m pytest -q' in readme
+    assert "python -m pytest -q" in ci and 'pip install -q ".[test]"' in ci
+
+
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_example_runs(index, monkeypatch):
     monkeypatch.chdir(REPO)
