@@ -55,11 +55,14 @@ class LiccImageFile(ImageFile.ImageFile):
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     """``Image.save(path, quality=60, strip=True, ...)``: every keyword of
-    ``lic_codec.encode`` is honoured (none is dropped silently)."""
+    ``lic_codec.encode`` is honoured and any other is an error (none is dropped silently)."""
     from .api import ENCODE_OPTIONS, encode
 
-    opts = {k: v for k, v in im.encoderinfo.items() if k in ENCODE_OPTIONS}
-    fp.write(encode(im, **opts))
+    unknown = sorted(set(im.encoderinfo) - set(ENCODE_OPTIONS))
+    if unknown:  # a misspelt option must not pass for the default
+        raise ValueError(f"LICC does not take {', '.join(unknown)} (it takes "
+                         f"{', '.join(ENCODE_OPTIONS)})")
+    fp.write(encode(im, **im.encoderinfo))
 
 
 def register() -> None:

@@ -89,6 +89,38 @@ def test_pillow_save_honours_every_encode_option(use_tiny, photo):
         im.save(io.BytesIO(), format="LICC", effort=9)
 
 
+@pytest.mark.parametrize("front", ["cli", "api", "pillow"])
+def test_unknown_or_conflicting_options_are_errors_in_every_front_end(front, use_tiny, photo,
+                                                                      tmp_path):
+    """The same two mistakes, a misspelt option and two rate settings at once, refused by
+    the command line, lic_codec.encode and Image.save alike (never a default in disguise)."""
+    from click.testing import CliRunner
+
+    from lic_codec.cli import main
+
+    im = crop(photo, 64, 48)
+    src = tmp_path / "in.png"
+    im.save(src)
+    if front == "cli":
+        run = CliRunner().invoke
+        r = run(main, ["encode", str(src), str(tmp_path / "o.licc"), "--qualty", "5"])
+        assert r.exit_code == 2 and "No such option" in r.output
+        r = run(main, ["encode", str(src), str(tmp_path / "o.licc"), "-q", "5", "--preset",
+                       "low"])
+        assert r.exit_code == 2 and "only one of" in r.output
+    elif front == "api":
+        with pytest.raises(TypeError, match="qualty"):
+            lic_codec.encode(im, qualty=5)
+        with pytest.raises(ValueError, match="at most one"):
+            lic_codec.encode(im, quality=5, preset="low")
+    else:
+        with pytest.raises(ValueError, match="qualty"):
+            im.save(io.BytesIO(), format="LICC", qualty=5)
+        with pytest.raises(ValueError, match="at most one"):
+            im.save(io.BytesIO(), format="LICC", quality=5, preset="low")
+    assert not (tmp_path / "o.licc").exists()
+
+
 def test_pillow_registration():
     assert Image.registered_extensions()[".licc"] == "LICC"
     assert Image.MIME["LICC"] == "image/x-licc"
