@@ -2,6 +2,8 @@
 autoencoder (MSE only: no quantization, no rate) with M latent channels, and report the
 reconstruction PSNR on Kodak as training goes.
 
+Results: results/ae_width/ (results/training.md, the autoencoder-width probe).
+
 Why: the trained networks' unquantized ceiling sits at the best linear code of 128 numbers per
 16x16 block (experiments/latent_ceiling.py), and growing the latent of the trained student
 did not lift it (results/training.md). If the same transforms with M=192 learn a clearly higher

@@ -1,5 +1,7 @@
 """Pixel error along the borders of decoded images against the interior (issue 42, item 7).
 
+Results: results/robustness.md (edges).
+
     python experiments/border_error.py [--data ../shared/data/kodak] [--latent-pad K MODE]
 
 For each quality: the largest and the mean absolute error (max over RGB) in a 2-pixel band

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/branch_merge/ (results/training.md, branch and merge).
 # One round of branch-and-merge on two cores (training/merge.py): branch RUN with data
 # seed SEED, train RUN and the branch to step STEP (one core each, the same flags), merge the
 # branch back into RUN, and code the first 12 Kodak images with the merged weights (their

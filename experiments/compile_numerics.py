@@ -1,5 +1,7 @@
 """Does torch.compile change what a training step computes, beyond the noise of bf16 itself?
 
+Results: results/training.md (torch.compile numerics).
+
 An R-D A/B of compiled against eager training cannot answer this cheaply: the two draw
 different quantization noise (compiled code has its own random stream), so their curves differ
 by ~1% whatever the compiler does. Here the randomness is taken out instead: the latent is

@@ -1,6 +1,8 @@
 """Training-step time with and without torch.compile (bf16 autocast + channels_last, batch 8
 of 128x128, random data; the time does not depend on the weights or the pixels).
 
+Results: results/compile_ab/, results/compile_ab_teacher/ and results/training.md.
+
     python experiments/compile_speed.py student eager 20
     python experiments/compile_speed.py student compile 20
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/crop_batch/.
 # Crop size at equal pixels per step: fine-tune the same student checkpoint for the same
 # number of steps on 8 crops of 128x128 or on 2 crops of 256x256 (L1 = 0), code Kodak with
 # the real codec, compare. Usage: experiments/crop_batch.sh [STEPS]

@@ -3,6 +3,8 @@
 fraction is below 0.5 + DELTA saves rate on the most probable symbols at some distortion.
 Bitstream-compatible; measured on the shipped student against plain rounding.
 
+Results: results/training.md (the dead-zone quantizer).
+
     python experiments/deadzone.py 6 0.1 0.2     # first 6 Kodak images, DELTA = 0.1 and 0.2
 
 Prints each DELTA's BD-rate against DELTA = 0 (same images, qualities 0/25/50/75/100).

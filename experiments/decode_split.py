@@ -4,6 +4,8 @@ to them. Also times one matrix product as float64 (what the exact networks use) 
 with int32 sums (``torch._int_mm``), an exact alternative on CPUs with fast int8 products.
 Pause any training first (kill -STOP).
 
+Results: results/decode_split_kodak24_amd_*.json.
+
     python experiments/decode_split.py OUT.json [--quality 50 100]
 
 Per Kodak image, the best of 2 decodes at 2 threads; means over the 24 images. "nets" is

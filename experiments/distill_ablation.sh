@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/distill_ablation/.
 # Distillation ablation at an equal number of student training steps S, all arms from the same
 # random initialisation and data order, all against one frozen copy of the teacher:
 #   scratch   rate-distortion only, S steps

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/distill_finetune/, results/distill_finetune_t37k/.
 # Does distillation improve the trained student? Every arm starts from the same student
 # checkpoint (STUDENT_SRC) and trains S steps at the ship recipe's learning rate (LR, with L1 1.0),
 # against one frozen teacher (TEACHER_SRC, a teacher that codes Kodak better than the student):

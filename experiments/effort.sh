@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/effort*/ (results/history.md, the effort sections).
 # Encoder effort (licc encode --effort): code the first N Kodak images with the shipped student
 # at each effort level, real files, then BD-rate and encode time against effort 0.
 # Usage: [N=6] [EFFORTS="0 1 2"] [OUT=results/effort] experiments/effort.sh   (pause training runs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/robustness.md.
 # Issue 42, items 1 and 2: time and peak memory of a decompression bomb (encode) and of a
 # forged .licc header (decode), before and after, in one run:
 #   git worktree add /tmp/old 6af8b8a && experiments/hostile_before_after.sh

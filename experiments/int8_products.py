@@ -1,6 +1,8 @@
 """Would int8 matrix products speed up the exact entropy networks? Measured on the products
 of a real decode.
 
+Results: results/int8_products_kodim01_amd.json.
+
 The exact networks (lic_codec/latent/exact.py) multiply 15-bit integer weights by integer
 activations (|a| up to 2^24) in float64, which is exact. ``torch._int_mm`` multiplies int8
 by int8 with int32 sums, many times faster per product, but needs the operands cut into

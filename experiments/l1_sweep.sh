@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/l1_sweep/.
 # L1 sparsity weight: fine-tune the same student checkpoint for the same number of steps with
 # several L1 weights, code Kodak with the real codec and compare (skipped channels, times,
 # BD-rate against L1 = 0). Usage: experiments/l1_sweep.sh [STEPS] [WEIGHT...]

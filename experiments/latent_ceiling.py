@@ -1,5 +1,7 @@
 """How much a latent of M channels at stride 16 can hold, against what the networks reach.
 
+Results: results/latent_ceiling*.tsv.
+
 For each Kodak image: the PSNR of the best linear code with K numbers per 16x16 RGB block
 (the image's own principal components of its 768-value blocks, kept K at a time: an upper
 bound for linear transforms, fitted to the image itself), and each checkpoint's ceiling, the

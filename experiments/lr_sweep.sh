@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/lr_sweep/.
 # Peak learning rate: train the student from scratch for the same number of steps at several
 # learning rates (500-step warm-up, no decay), code Kodak with the real codec, compare.
 # Usage: experiments/lr_sweep.sh [STEPS] [LR...]

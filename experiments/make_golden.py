@@ -3,6 +3,8 @@ network: a q50 file of the 96x64 parrots crop, which the tests decode for as lon
 exists (see test_shipped.py). Run it whenever new weights ship or the format's version
 changes; existing golden files are never touched (those of format 1 have no _f1 suffix).
 
+Results: tests/data/golden/ (not results: the files the tests decode).
+
     python experiments/make_golden.py
 """
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: results/precision/.
 # bf16 autocast vs fp32 training: fine-tune the same student checkpoint for the same number of
 # steps both ways (L1 = 0), code Kodak with the real codec, compare BD-rate and step time.
 # Usage: experiments/precision.sh [STEPS]

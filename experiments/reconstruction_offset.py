@@ -1,5 +1,7 @@
 """Would the decoder gain from reconstructing nonzero latent symbols at their bin's centroid?
 
+Results: results/reconstruction_offset.tsv.
+
 The coded residual r = round(y - mu) stands for every y in [r - 1/2, r + 1/2] around the mean;
 for a peaked distribution the values pile up at the bin's inner edge, so mu + r - delta *
 sign(r) is closer to the analysis transform's y than mu + r. This probe measures both sides

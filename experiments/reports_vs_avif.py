@@ -3,6 +3,8 @@ reports, with AVIF coded on the same images: N spread over the report's folder (
 an evaluation of N codes, train/data.spread; cached, train/curve.py). Reports made before
 2026-12-07 coded the first N, and are refused here unless N is the whole folder.
 
+Results: the BD-rates against AVIF in results/training.md (e.g. results/val8_student_205aa4f5.json).
+
     python experiments/reports_vs_avif.py results/effort_sga/effort_*.json [--out FILE]
 
 ``--window-of REPORT`` fits every BD-rate over that report's PSNR range only (its mean

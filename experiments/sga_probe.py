@@ -6,6 +6,9 @@ Usage:
     python experiments/sga_probe.py --data ../shared/data/train/wikipedia --crop 768 512 \
         --steps 50 100 --schedules 0.005 0.01:0.001   # learning-rate schedules, joint runs
 Prints, per image and quality, bpp / PSNR / real cost (lambda * MSE + bpp) of each candidate.
+
+
+Results: results/effort_sga/ and results/history.md (SGA sections).
 """
 
 from __future__ import annotations

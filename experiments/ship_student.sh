@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Results: weights/manifest.json, results/student_*_kodak24.json.
 # Ship a student: a short branch of runs/student_v2 at a low learning rate (the decay), exported
 # in float16 over weights/student.pt (the previous weights move to weights/retired/), a golden
 # file for the new weights, and the full Kodak evaluation recorded in the manifest.

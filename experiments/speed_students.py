@@ -2,6 +2,8 @@
 threads, in one process, rounds interleaved so that a noisy machine hits every network alike;
 the best of the rounds counts. Pause any training first (kill -STOP).
 
+Results: results/speed_students*.json.
+
     python experiments/speed_students.py OUT.json weights DIR ...
     python experiments/speed_students.py OUT.json weights DIR ... --all --quality 50 100
 

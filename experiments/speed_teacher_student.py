@@ -2,6 +2,8 @@
 2 threads, best of 3, in one process, with glibc's malloc tuned as the `licc` command does
 (lic_codec/allocator.py; `--plain` leaves it alone). Pause any training first (kill -STOP).
 
+Results: results/speed_teacher_student*.json.
+
     python experiments/speed_teacher_student.py weights results/speed_teacher_student.json
     python experiments/speed_teacher_student.py --plain weights results/speed_teacher_student_plain.json
 

@@ -3,6 +3,8 @@ with torch.compile (the trainer's --compile), against none of them: the student 
 teacher, bf16 autocast + channels_last, batch 8 of 128x128 random crops, the trainer's
 gradient clipping, one thread by default.
 
+Results: results/training.md (step times).
+
     python experiments/step_speed.py student [ROUNDS] [STEPS]
 
 Every configuration runs in its own process (the allocator setting is process-wide), the

@@ -1,5 +1,7 @@
 """A wide-latent student whose pixel-side layers come from a trained student.
 
+Results: results/training.md (the transplanted student).
+
 Why: a student with M=192 trained from scratch needs most of the M=128 trunk's 400k steps
 (results/training.md), and growing the trained student's latent failed because its latent
 channels are tuned to 128 (the new ones died). This keeps what does not depend on the latent:
