@@ -29,7 +29,8 @@ class LiccImageFile(ImageFile.ImageFile):
         from .errors import LiccError
         from .format.container import read_header
 
-        assert self.fp is not None
+        if self.fp is None:
+            raise SyntaxError("no file to read")
         data = self.fp.read()
         try:
             header = read_header(data)

@@ -110,7 +110,8 @@ def rd_objective(model, x: torch.Tensor, y: torch.Tensor, t: float, tau: float,
     else:
         z_sym = soft_round(z - med, tau, generator)
         z_hat = z_sym + med
-        assert z_costs is not None, "a free z needs z_costs"
+        if z_costs is None:
+            raise ValueError("refining z needs z_costs")
         z_bits = z_rate(z_costs[0], z_costs[1], z_sym)
     hyper = lat.h_s(z_hat)
     mu_a, s_a = lat.params_anchor(hyper).chunk(2, 1)
