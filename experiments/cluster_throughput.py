@@ -1,6 +1,6 @@
 """Throughput of batch encoding: local batch mode against Ray mode with 1 and 2 workers, in
-one run on one machine, plus the time and peak memory of one 12-megapixel photo (for the
-capacity plan in docs/cluster.md).
+one run on one machine, plus the time and peak memory of one 12-megapixel photo, alone and
+in a Ray worker (for the capacity plan in docs/cluster.md).
 
     python experiments/cluster_throughput.py ../shared/data/kodak --out results/cluster_throughput.json
 
@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,13 +33,41 @@ from lic_codec.evaluate import git_commit, machine  # noqa: E402
 from lic_codec.io.files import find_images  # noqa: E402
 
 
-def timed(args: list[str]) -> float:
+class WorkerPeak(threading.Thread):
+    """The largest peak resident memory (VmHWM) of Ray's converting actors while it runs."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kb, self.done = 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    if b"MapWorker" not in (proc / "cmdline").read_bytes():
+                        continue
+                    for line in (proc / "status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    continue
+
+
+def timed(args: list[str]) -> tuple[float, int | None]:
+    """(seconds, peak MB of a Ray worker or None) of one licc run."""
+    watch = WorkerPeak() if "--ray" in args else None
+    if watch:
+        watch.start()
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "lic_codec", *args], capture_output=True,
                        text=True)
+    secs = time.perf_counter() - t0
+    if watch:
+        watch.done.set()
+        watch.join()
     if r.returncode:
         raise SystemExit(f"failed: {' '.join(args)}\n{r.stderr}")
-    return time.perf_counter() - t0
+    return secs, (round(watch.peak_kb / 1024) if watch else None)
 
 
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
@@ -76,9 +105,10 @@ def main() -> None:
             for name, extra in configs.items():
                 out = work / "out"
                 shutil.rmtree(out, ignore_errors=True)
-                secs = timed(["encode", str(src), "-r", "-o", str(out), "--quiet", *extra])
+                secs, worker_mb = timed(["encode", str(src), "-r", "-o", str(out), "--quiet",
+                                         *extra])
                 rows.append({"config": name, "images": n, "seconds": round(secs, 2),
-                             "images_per_s": round(n / secs, 3)})
+                             "images_per_s": round(n / secs, 3), "worker_peak_mb": worker_mb})
                 print(rows[-1], flush=True)
         # per-file overhead and start-up of each configuration from the two image counts
         derived = {}
@@ -93,7 +123,13 @@ def main() -> None:
         Image.open(images[0]).convert("RGB").resize((4000, 3000), Image.BICUBIC).save(big)
         secs, rss = peak_rss_mb(["encode", str(big), str(work / "12mp.licc"), "--threads",
                                  "1"])
-        twelve = {"seconds_1_thread": round(secs, 2), "peak_rss_mb": round(rss)}
+        (work / "big").mkdir()
+        shutil.move(str(big), work / "big" / big.name)
+        ray_secs, worker_mb = timed(["encode", str(work / "big"), "-r", "-o",
+                                     str(work / "bigout"), "--quiet", "--ray", "-j", "1",
+                                     "--threads", "1"])
+        twelve = {"seconds_1_thread": round(secs, 2), "peak_rss_mb": round(rss),
+                  "ray_1_worker_seconds": round(ray_secs, 2), "ray_worker_peak_mb": worker_mb}
         print(twelve)
     finally:
         shutil.rmtree(work, ignore_errors=True)
