@@ -591,19 +591,24 @@ def _default_bench_dir() -> Path | None:
 @click.option("--write-results", is_flag=True,
               help="Write results/FOLDER.json, results/rd_FOLDER.png and the table in "
                    "results/README.md (FOLDER: the image folder's name).")
+@click.option("--rescore", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="recompute the BD-rates of a saved --json report from its "
+              "curves (no image is coded); with --write-results, update it and results/")
 @click.option("--speed/--no-speed", default=True,
               help="Time licc against CompressAI's reference architectures.")
 @_threads_option
-def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results, speed,
-          threads) -> None:
+def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results, rescore,
+          speed, threads) -> None:
     """Compare licc with JPEG, WebP, AVIF and JPEG XL on a folder of images of any sizes
     (default: the Kodak set at ../shared/data/kodak): PSNR, MS-SSIM and SSIMULACRA2, with
-    BD-rates per metric against AVIF and WebP.
+    BD-rates per metric against AVIF, WebP and JPEG.
 
     Example: licc bench --write-results
     """
     import datetime as dt
 
+    if rescore:
+        return _rescore(rescore, json_out, write_results)
     with _user_errors():
         directory = directory or _default_bench_dir()
         if directory is None:
@@ -654,9 +659,7 @@ def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results
     table = B.markdown(report)
     click.echo(table)
     if write_results:
-        res = Path(__file__).resolve().parents[1] / "results"
-        res = res if res.is_dir() else Path("results")
-        res.mkdir(exist_ok=True)
+        res = _results_dir()
         json_out = json_out or res / f"{directory.name}.json"
         plot_out = plot_out or res / f"rd_{directory.name}.png"
         B.write_results_readme(res / "README.md", table, directory.name)
@@ -664,6 +667,33 @@ def bench(directory, qualities, codecs, limit, json_out, plot_out, write_results
         json_out.write_text(json.dumps(report, indent=1) + "\n")
     if plot_out:
         B.plot(curves, published, plot_out, directory.name)
+
+
+def _results_dir() -> Path:
+    res = Path(__file__).resolve().parents[1] / "results"
+    res = res if res.is_dir() else Path("results")
+    res.mkdir(exist_ok=True)
+    return res
+
+
+def _rescore(path: Path, json_out: Path | None, write_results: bool) -> None:
+    """licc bench --rescore REPORT: the saved report's table with today's BD-rates."""
+    from . import bench as B
+
+    with _user_errors():
+        try:
+            report = json.loads(path.read_text())
+            report = B.rescore(report, "licc bench " + " ".join(sys.argv[2:]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LiccError(f"{path}: not a bench report ({exc})") from None
+    table = B.markdown(report)
+    click.echo(table)
+    if write_results:
+        folder = Path(report.get("directory", "kodak")).name
+        B.write_results_readme(_results_dir() / "README.md", table, folder)
+        json_out = json_out or path
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

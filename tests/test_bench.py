@@ -77,6 +77,40 @@ def test_bench_end_to_end(use_tiny, photo, tmp_path):
     assert "BD-rate SSIMULACRA2 vs WebP" in r.output
 
 
+def test_rescore_recomputes_a_saved_report_against_every_reference(tmp_path):
+    """An old report (AVIF and WebP only in its table) gains the JPEG column from its curves;
+    a codec whose curve is the reference's with 20% fewer bytes scores -20% against it."""
+    from lic_codec.cli import main
+
+    def curve(scale, shift=0.0):
+        return {"bpp": [r * scale for r in RATES], "psnr": [p + shift for p in PSNRS],
+                "ms_ssim": [None] * 5, "ssimulacra2": [None] * 5,
+                "encode_s": [0.1] * 5, "decode_s": [0.2] * 5}
+
+    report = {"date": "2026-12-01T00:00:00+00:00", "command": "licc bench x", "commit": "abc",
+              "machine": "m", "threads": 1, "images": 2, "directory": "/data/val",
+              "curves": {"AVIF": curve(1.0), "WebP": curve(1.25), "JPEG": curve(2.0),
+                         "licc-student": curve(0.8)},
+              "published": {}, "bd_rate": {"licc-student": {"PSNR vs AVIF": 0.0}},
+              "speed": None, "rows": []}
+    path, out = tmp_path / "val.json", tmp_path / "new.json"
+    path.write_text(json.dumps(report))
+    r = CliRunner().invoke(main, ["bench", "--rescore", str(path), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    new = json.loads(out.read_text())
+    bd = new["bd_rate"]["licc-student"]
+    assert bd["PSNR vs AVIF"] == pytest.approx(-20.0, abs=0.01)
+    assert bd["PSNR vs JPEG"] == pytest.approx(-60.0, abs=0.01)
+    assert bd["SSIMULACRA2 vs JPEG"] is None
+    assert new["date"] == report["date"] and new["rescored"]["command"].startswith("licc bench")
+    assert "BD-rate PSNR vs JPEG" in r.output and "recomputed" in r.output
+    assert json.loads(path.read_text()) == report  # without --write-results: untouched
+
+    path.write_text("{}")
+    r = CliRunner().invoke(main, ["bench", "--rescore", str(path)])
+    assert r.exit_code == 1 and "val.json: not a bench report" in r.output
+
+
 def test_bench_without_folder_says_what_to_do(monkeypatch, tmp_path):
     from lic_codec import cli
 
