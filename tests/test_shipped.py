@@ -77,12 +77,23 @@ GOLDEN = sorted((DATA / "golden").glob("*.licc"))
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.name)
-def test_files_from_every_shipped_version_decode(path, photo):
-    """A file made by any weights ever shipped (retired ones included) decodes with the
-    installed package; the symbols' checksum inside makes that an exact decode."""
-    out = Codec().decode(path.read_bytes())
-    assert out.size == (96, 64)
-    assert psnr(out, crop(photo, 96, 64)) > 33
+def test_files_of_every_version_decode_or_are_refused_by_name(path, photo):
+    """The compatibility rule of 0.x (docs/format.md): a file made by the shipped weights
+    decodes with the installed package (the symbols' checksum inside makes that an exact
+    decode); one made by weights since retired is refused with an error naming its model
+    and id, never decoded with the wrong network."""
+    from lic_codec.errors import ModelMismatchError
+    from lic_codec.models.registry import available, file_id, weights_dir
+
+    header = read_header(path.read_bytes())
+    shipped = {file_id(p) for p in available().values()}
+    if header.model_id in shipped or (weights_dir() / "retired").is_dir():
+        out = Codec().decode(path.read_bytes())  # (a clone that restored retired/ decodes all)
+        assert out.size == (96, 64)
+        assert psnr(out, crop(photo, 96, 64)) > 33
+    else:
+        with pytest.raises(ModelMismatchError, match=header.model_id.hex()[:12]):
+            Codec().decode(path.read_bytes())
 
 
 def test_every_installed_network_has_a_golden_file():
@@ -209,7 +220,7 @@ def test_small_flat_images_come_back_at_their_corners(shipped):
 @pytest.mark.slow
 def test_the_wheel_holds_the_shipped_weights_only(tmp_path):
     """The installed package carries the student and the teacher, not the retired weights
-    (which stay in the repository), and stays small enough for PyPI."""
+    (which a local export keeps in weights/retired/), and stays small enough for PyPI."""
     import shutil
     import subprocess
     import sys
@@ -221,6 +232,8 @@ def test_the_wheel_holds_the_shipped_weights_only(tmp_path):
     for name in ("pyproject.toml", "README.md", "lic_codec", "weights"):
         copy = shutil.copytree if (repo / name).is_dir() else shutil.copy
         copy(repo / name, src / name)
+    (src / "weights" / "retired").mkdir(exist_ok=True)  # as an export leaves it
+    (src / "weights" / "retired" / "student-000000000000.pt").write_bytes(b"old weights")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
                         str(tmp_path / "dist"), str(src)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
