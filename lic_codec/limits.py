@@ -3,8 +3,8 @@ decoder header, --effort) reads these, and --help, the README and docs/format.md
 
 Why these numbers: the transforms run in tiles (tiling.py), so memory grows with the latent
 (1/256 of the pixels times the latent channels), not with the full-resolution feature maps;
-64 megapixels stays within a few GB on a 2-core machine. --effort back-propagates through the
-whole image, so it is limited to 8 megapixels (results/robustness.md has the measurements).
+64 megapixels stays within a few GB (results/limits_memory.txt). --effort back-propagates
+through the whole image, so it is limited to 8 megapixels.
 """
 
 from __future__ import annotations
