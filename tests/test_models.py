@@ -205,6 +205,17 @@ def test_half_checkpoint_resumes(tmp_path):
     resumed = torch.load(ckpt, weights_only=False)
     assert resumed["step"] == 2 and resumed["model"]["g_a.0.weight"].dtype == torch.float32
 
+    # average only: the moving average becomes the model (a quarter of the fp32 bytes)
+    train([*common, "--steps", "4", "--ema", "0.5"])
+    avg = torch.load(ckpt, weights_only=False)["ema"]
+    before, after = half_copy(ckpt, average_only=True)
+    assert after < 0.35 * before
+    small = torch.load(ckpt, weights_only=False)
+    assert "ema" not in small and small["averaged_at"] == 4
+    assert torch.allclose(small["model"]["g_a.0.weight"].float(), avg["g_a.0.weight"], rtol=1e-3)
+    train([*common, "--steps", "5", "--ema", "0.5"])
+    assert torch.load(ckpt, weights_only=False)["step"] == 5
+
 
 def test_gdn_matches_compressai():
     """Our GDN (used so coding never imports CompressAI) computes what CompressAI's does and
@@ -1180,3 +1191,31 @@ def test_a_run_is_evaluated_from_another_process(tmp_path):
     rows = (tmp_path / "r" / "eval.tsv").read_text().splitlines()
     assert rows[0].startswith("step\tquality") and len(rows) == 6
     assert all(r.split("\t")[0] == "1" and r.endswith("\t1") for r in rows[1:])
+
+
+def test_edge_weights_count_the_border_more_and_keep_lambda():
+    """--edge-weight W: errors within --edge-band pixels of a crop's edges count W times the
+    others', the map has mean 1 (the same error everywhere gives the plain loss), and the
+    reported MSE/PSNR stay the plain ones."""
+    from training.losses import edge_weights, rate_distortion
+
+    w = edge_weights(64, 48, 4, 5.0)
+    assert w.shape == (1, 1, 64, 48) and w.mean().item() == pytest.approx(1.0)
+    assert w[0, 0, 0, 20] == pytest.approx(5 * w[0, 0, 30, 20].item())
+    assert w[0, 0, 3, 3] == w[0, 0, 63, 47] == w[0, 0, 30, 0]  # corners and sides alike
+    assert torch.equal(edge_weights(64, 48, 4, 1.0), torch.ones(1, 1, 64, 48))
+
+    x = torch.full((1, 3, 64, 48), 0.5)
+    lik = {"y": torch.ones(1, 4, 4, 3)}  # no rate: the loss is the distortion
+    lmbda = torch.tensor([0.01])
+    border, inner = x.clone(), x.clone()
+    border[..., :2, 10:38] += 0.1  # the same squared error, on the edge or inside
+    inner[..., 30:32, 10:38] += 0.1
+    terms = {k: rate_distortion({"x_hat": v, "likelihoods": lik, "y": lik["y"]}, x, lmbda,
+                                edges=w) for k, v in (("border", border), ("inner", inner))}
+    assert terms["border"]["loss"].item() == pytest.approx(5 * terms["inner"]["loss"].item())
+    assert terms["border"]["mse"] == pytest.approx(terms["inner"]["mse"].item())
+    flat = x + 0.1
+    both = [rate_distortion({"x_hat": flat, "likelihoods": lik, "y": lik["y"]}, x, lmbda,
+                            edges=e)["loss"] for e in (w, None)]
+    assert both[0].item() == pytest.approx(both[1].item(), rel=1e-5)

@@ -31,7 +31,7 @@ from .data import DEFAULT_DATA, SAMPLING, CropDataset
 from .distill import STAGES, Distiller
 from .ema import WeightAverage, averaged_state
 from .guard import SpikeGuard
-from .losses import new_channel_rate_weight, rate_distortion
+from .losses import edge_weights, new_channel_rate_weight, rate_distortion
 from .parallel import SYNC_EVERY, WorkerLost, Workers
 
 # checkpoints are chosen on val/ (photos of kinds Kodak lacks); Kodak is reported at ship time
@@ -105,6 +105,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "rate positions (several times the loss) outweigh the low ones; 1 the "
                          "mean of its log, every position by its relative change, as BD-rate "
                          "counts (train/losses.py)")
+    ap.add_argument("--edge-weight", type=float, default=1.0, metavar="W",
+                    help="weigh the squared error of the pixels within --edge-band of a "
+                         "crop's edges W times the others' in the loss (1: plain MSE; "
+                         "training/losses.py)")
+    ap.add_argument("--edge-band", type=int, default=4, metavar="PIXELS")
     ap.add_argument("--rate-skew", type=float, default=1.0, metavar="A",
                     help="draw each crop's rate position as (levels - 1) * u^A, u uniform: 1 "
                          "uniform; above 1 more crops at the low rates (A=2: 71%% of them "
@@ -370,6 +375,8 @@ def main(argv=None) -> None:
     # the compiled forward shares the model's parameters; evaluation uses the eager model
     forward = compile_for_training(model) if args.compile and distiller is None else model
     share = workers.share(args.batch)
+    edges = (None if args.edge_weight == 1.0 else
+             edge_weights(args.patch, args.patch, args.edge_band, args.edge_weight))
     try:
         while step < args.steps:
             lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)
@@ -387,7 +394,7 @@ def main(argv=None) -> None:
                     ramp = None if not args.rate_ramp else new_channel_rate_weight(
                         cfg.M, args.new_channels, args.rate_ramp, step)
                     terms = rate_distortion(forward(x, t), x, model.lmbda(t), args.l1, ramp,
-                                            args.loss_power)
+                                            args.loss_power, edges)
                 else:
                     terms = distiller(model, x, t)
             opt.zero_grad(set_to_none=True)

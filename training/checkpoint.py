@@ -117,12 +117,20 @@ def as_half(t: torch.Tensor) -> torch.Tensor:
     return h
 
 
-def half_copy(path) -> tuple[int, int]:
+def half_copy(path, average_only: bool = False) -> tuple[int, int]:
     """Rewrite a checkpoint with its model weights (and their average) in float16 (see
-    :func:`as_half`); -> (bytes before, after)."""
+    :func:`as_half`); -> (bytes before, after). ``average_only``: the moving average becomes
+    the model and is not kept twice (half the bytes again). Why: a session whose commits
+    are short of room can still commit its run without its optimiser state; the resume
+    starts the average afresh from those weights, and Adam from its warm-up (``averaged_at``
+    records the step)."""
     path = Path(path)
     before = path.stat().st_size
     state = torch.load(path, map_location="cpu", weights_only=False)
+    if average_only and "ema" in state:
+        state["model"] = averaged_state(state)
+        del state["ema"]
+        state["averaged_at"] = state["step"]
     for key in ("model", "ema"):
         if key in state:
             state[key] = {name: as_half(t) for name, t in state[key].items()}
@@ -144,9 +152,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m training.checkpoint")
     ap.add_argument("action", choices=["half"])
     ap.add_argument("checkpoints", nargs="+")
+    ap.add_argument("--average-only", action="store_true",
+                    help="keep only the moving average of the weights, as the model")
     args = ap.parse_args(argv)
     for p in args.checkpoints:
-        before, after = half_copy(p)
+        before, after = half_copy(p, args.average_only)
         print(f"{p}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
 
 

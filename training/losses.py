@@ -7,8 +7,22 @@ import torch
 from lic_codec.models.lic import bits_per_pixel
 
 
+def edge_weights(height: int, width: int, band: int, weight: float) -> torch.Tensor:
+    """[1, 1, H, W]: ``weight`` in a band of ``band`` pixels along the four edges, 1 inside,
+    scaled to a mean of 1 (so lambda keeps its meaning). Why: a crop's edges are an image's
+    edges, where the synthesis meets its zero padding, and they are a few percent of its
+    pixels: decoded images came back worse along their borders and far worse at their
+    corners (issue 42, item 7; results/robustness.md)."""
+    w = torch.ones(1, 1, height, width)
+    if band > 0 and weight != 1.0:
+        w[..., :band, :] = w[..., -band:, :] = weight
+        w[..., :, :band] = w[..., :, -band:] = weight
+    return w / w.mean()
+
+
 def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float = 0.0,
-                    channel_rate: torch.Tensor | None = None, power: float = 0.0) -> dict:
+                    channel_rate: torch.Tensor | None = None, power: float = 0.0,
+                    edges: torch.Tensor | None = None) -> dict:
     """loss = mean_b(lambda_b * 255^2 * MSE_b + bpp_b + l1 * sum|y_b| / pixels).
 
     ``objective`` is what training minimises: the loss, or with ``power`` P > 0 the crops'
@@ -22,15 +36,19 @@ def rate_distortion(out: dict, x: torch.Tensor, lmbda: torch.Tensor, l1: float =
 
     The L1 term on the (gained) latent pushes whole channels to zero, which the coder then
     skips (Fu et al. 2024). ``channel_rate`` [M] weighs each latent channel's rate in the loss
-    (see ``new_channel_rate_weight``); the reported bpp is always the full one."""
+    (see ``new_channel_rate_weight``); the reported bpp is always the full one. ``edges``
+    ([1, 1, H, W], see ``edge_weights``) weighs each pixel's squared error in the loss; the
+    reported MSE and PSNR stay the plain ones."""
     num_pixels = x.shape[2] * x.shape[3]
-    mse = (out["x_hat"].float() - x).pow(2).flatten(1).mean(1)
+    err = (out["x_hat"].float() - x).pow(2)
+    mse = err.flatten(1).mean(1)
+    distortion = mse if edges is None else (err * edges).flatten(1).mean(1)
     bpp = bits_per_pixel(out["likelihoods"], num_pixels)
     charged = bpp
     if channel_rate is not None:
         y_bits = torch.log2(out["likelihoods"]["y"]).sum(dim=(2, 3))  # [B, M], negative
         charged = bpp + (y_bits * (1 - channel_rate)).sum(1) / num_pixels
-    loss = lmbda * 255.0**2 * mse + charged
+    loss = lmbda * 255.0**2 * distortion + charged
     sparsity = out["y"].float().abs().flatten(1).sum(1) / num_pixels
     if l1:
         loss = loss + l1 * sparsity
