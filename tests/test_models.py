@@ -817,6 +817,39 @@ def test_embedded_adapters_start_at_a_widened_teachers_features():
         assert terms["embed"][k] < 0.05 * terms["random"][k], (k, terms)
 
 
+def test_distillation_terms_reach_the_gradient():
+    """What training back-propagates (``objective``) holds the distillation terms, weighed as
+    the stage says, and the rd term weighed across crops as --loss-power says: with the rd
+    weight at 0, the gradient is the reconstruction term's alone (before the fix, training
+    minimised the plain rd objective whatever the stage)."""
+    from training.distill import Distiller
+    from training.widen import widen
+
+    torch.manual_seed(0)
+    student = LicModel(ModelConfig(N=16, M=24, Nh=16, anchor_dist="laplace")).train()
+    cfg = ModelConfig(arch="teacher", N=32, M=36, Nh=16, res_blocks=1, attn_heads=2,
+                      attn_window=4, deformable=True, anchor_dist="laplace")
+    teacher = widen(student, cfg)
+    with torch.no_grad():  # a teacher that differs from the student
+        teacher.g_s[0].weight.mul_(1.5)
+    x, t = torch.rand(2, 3, 64, 64), torch.tensor([1.0, 6.0])
+
+    def grad(weights, power=0.0):
+        student.zero_grad()
+        torch.manual_seed(1)
+        terms = Distiller(student, teacher, weights, power=power)(student, x, t)
+        terms["objective"].backward()
+        return terms, student.g_s[0].weight.grad.clone()
+
+    recon_only, g_recon = grad({"feat": 0.0, "latent": 0.0, "recon": 1.0, "rd": 0.0})
+    assert recon_only["recon"] > 0
+    assert torch.allclose(recon_only["objective"], recon_only["recon"])
+    rd_only, g_rd = grad({"feat": 0.0, "latent": 0.0, "recon": 0.0, "rd": 1.0})
+    assert not torch.allclose(g_recon, g_rd, rtol=0.1)
+    _, g_power = grad({"feat": 0.0, "latent": 0.0, "recon": 0.0, "rd": 1.0}, power=2.0)
+    assert not torch.allclose(g_power, g_rd, rtol=0.1)  # the loss power reaches the rd term
+
+
 @pytest.mark.slow
 def test_grown_latent_keeps_old_channels_and_codes(tmp_path):
     """train.widen --latent: more latent channels with the entropy networks at their old width

@@ -271,6 +271,8 @@ def main(argv=None) -> None:
         model.load_state_dict(weights)
         print(f"initialised from {args.init} (step {init['step']}"
               f"{', the moving average of its weights' if averaged else ''})")
+    edges = (None if args.edge_weight == 1.0 else  # [1, 1, patch, patch]
+             edge_weights(args.patch, args.patch, args.edge_band, args.edge_weight))
     distiller = None
     if args.mode == "distill":
         if not args.teacher:
@@ -282,7 +284,7 @@ def main(argv=None) -> None:
             if getattr(args, f"w_{term}") is not None:
                 weights[term] = getattr(args, f"w_{term}")
         distiller = Distiller(model, teacher.to(memory_format=torch.channels_last), weights,
-                              args.l1, args.adapters)
+                              args.l1, args.adapters, args.loss_power, edges)
         carried = state if state else init  # adapters continue from the previous stage
         if carried and "distiller" in carried:
             distiller.load_state_dict(carried["distiller"], strict=False)
@@ -375,8 +377,6 @@ def main(argv=None) -> None:
     # the compiled forward shares the model's parameters; evaluation uses the eager model
     forward = compile_for_training(model) if args.compile and distiller is None else model
     share = workers.share(args.batch)
-    edges = (None if args.edge_weight == 1.0 else
-             edge_weights(args.patch, args.patch, args.edge_band, args.edge_weight))
     try:
         while step < args.steps:
             lr = learning_rate(step, args.lr, args.lr_decay_at, warm_from, cosine)

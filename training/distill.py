@@ -65,9 +65,11 @@ class Distiller(nn.Module):
     """Holds the adapters; computes the distillation terms for one batch."""
 
     def __init__(self, student: LicModel, teacher: LicModel, weights: dict[str, float],
-                 l1: float = 0.0, adapters: str = "random"):
+                 l1: float = 0.0, adapters: str = "random", power: float = 0.0,
+                 edges: torch.Tensor | None = None):
         super().__init__()
         self.weights, self.l1 = weights, l1
+        self.power, self.edges = power, edges  # the rd term as plain training has it
         self.teacher = teacher.eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
@@ -91,7 +93,8 @@ class Distiller(nn.Module):
         self.s_taps.take()
         out = student(x, t)
         s_feats = self.s_taps.take()
-        terms = rate_distortion(out, x, student.lmbda(t), self.l1)
+        terms = rate_distortion(out, x, student.lmbda(t), self.l1, power=self.power,
+                                edges=self.edges)
         zero = x.new_zeros(())
         w = self.weights
 
@@ -118,6 +121,8 @@ class Distiller(nn.Module):
 
         terms["rd_loss"] = terms["loss"]
         terms["feat"], terms["latent"], terms["recon"] = feat, latent, recon
-        terms["loss"] = (w["rd"] * terms["rd_loss"] + w["feat"] * feat + w["latent"] * latent
-                         + w["recon"] * recon)
+        distilled = w["feat"] * feat + w["latent"] * latent + w["recon"] * recon
+        terms["loss"] = w["rd"] * terms["rd_loss"] + distilled  # what the log reports
+        # what training minimises: the rd term weighed across crops as --loss-power says
+        terms["objective"] = w["rd"] * terms["objective"] + distilled
         return terms
