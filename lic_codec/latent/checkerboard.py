@@ -204,12 +204,12 @@ class CheckerboardHyperprior(nn.Module):
                                models)
             return sym, data, sel, mu
 
-        mu_a, s_a = ex.anchor_params(hyper)
+        mu_a, s_a = ex.anchor_params(hyper, active)
         sym_a, anchor_bytes, sel_a, mu_sel = code_pass(mu_a, s_a, anchors, y_models["anchor"])
         y_hat_int = torch.zeros(y.shape)  # float32 holds these integers exactly
         y_hat_int.view(-1)[sel_a] = (sym_a * ONE + mu_sel).clamp(-MAX_ABS_ACT, MAX_ABS_ACT
                                                                   ).float()
-        mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
+        mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int, active)
         sym_n, nonanchor_bytes, _, _ = code_pass(mu_n, s_n, ~anchors, y_models["nonanchor"])
         crc_z = _symbols_crc(z_sym)
         crc_a = _symbols_crc(sym_a, crc=crc_z)
@@ -250,13 +250,13 @@ class CheckerboardHyperprior(nn.Module):
                 -MAX_ABS_ACT, MAX_ABS_ACT).float()
             return sym_t
 
-        mu_a, s_a = ex.anchor_params(hyper)
+        mu_a, s_a = ex.anchor_params(hyper, active)
         sym_a = decode_pass(coded.anchor_bytes, mu_a, s_a, anchors, y_models["anchor"])
         crc_a = _symbols_crc(sym_a, crc=crc_z)
         if prefix is not None and crc_a != prefix[1]:
             raise CorruptStreamError("the anchor symbols do not match the header's checksum "
                                      "(the file is damaged or its header was altered)")
-        mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int)
+        mu_n, s_n = ex.nonanchor_params(hyper, y_hat_int, active)
         sym_n = decode_pass(coded.nonanchor_bytes, mu_n, s_n, ~anchors, y_models["nonanchor"])
         if _symbols_crc(sym_n, crc=crc_a) != coded.symbols_crc:
             raise CorruptStreamError(
