@@ -191,16 +191,18 @@ class CheckerboardHyperprior(nn.Module):
         z_bytes = rans.encode(z_sym.long().numpy(), z_idx, rans.model_cache(z_tables))
 
         active = (torch.round(y[0]) != 0).flatten(1).any(1)  # [M]
+        coded_only = torch.ones(int(active.sum()), dtype=torch.bool)  # [A]: the parameters'
         y_models = {p: rans.model_cache(t) for p, t in y_tables.items()}
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(y.shape[2], y.shape[3])
         y64 = y[0].double()
 
         def code_pass(mu_int, scale_int, where, models):
-            sel = _coded_positions(active, where)
-            mu = mu_int.reshape(-1)[sel]
+            sel = _coded_positions(active, where)  # into [M, h, w]
+            psel = _coded_positions(coded_only, where)  # the same symbols in [A, h, w]
+            mu = mu_int.reshape(-1)[psel]
             sym = torch.round(y64.reshape(-1)[sel] - mu / ONE)
-            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int.reshape(-1)[sel]),
+            data = rans.encode(sym.long().numpy(), ex.scale_index(scale_int.reshape(-1)[psel]),
                                models)
             return sym, data, sel, mu
 
@@ -237,16 +239,18 @@ class CheckerboardHyperprior(nn.Module):
 
         h, w = y_shape
         active = torch.from_numpy(np.asarray(coded.active, dtype=bool))
+        coded_only = torch.ones(int(active.sum()), dtype=torch.bool)  # [A]: the parameters'
         y_models = {p: rans.model_cache(t) for p, t in y_tables.items()}
         hyper = ex.hyper(z_hat_int)
         anchors = anchor_mask(h, w)
         y_hat_int = torch.zeros(1, self.M, h, w)  # float32 holds these integers exactly
 
         def decode_pass(data, mu_int, scale_int, where, models):
-            sel = _coded_positions(active, where)
-            sym = rans.decode(data, ex.scale_index(scale_int.reshape(-1)[sel]), models)
+            sel = _coded_positions(active, where)  # into [M, h, w]
+            psel = _coded_positions(coded_only, where)  # the same symbols in [A, h, w]
+            sym = rans.decode(data, ex.scale_index(scale_int.reshape(-1)[psel]), models)
             sym_t = torch.from_numpy(sym.astype(np.float64))
-            y_hat_int.view(-1)[sel] = (sym_t * ONE + mu_int.reshape(-1)[sel]).clamp(
+            y_hat_int.view(-1)[sel] = (sym_t * ONE + mu_int.reshape(-1)[psel]).clamp(
                 -MAX_ABS_ACT, MAX_ABS_ACT).float()
             return sym_t
 

@@ -245,37 +245,35 @@ class ExactEntropyParameters:
         return banded(lambda a0, a1: run(self.h_s, z_hat_int[:, :, a0:a1]),
                       z_hat_int.shape[2], band=8, margin=4, scale=4)
 
-    def _for_channels(self, layers: list, active: torch.Tensor | None) -> tuple[list, torch.Tensor | None]:
-        """A parameter network whose last layer computes the mean and scale of the
-        ``active`` latent channels only ([M] bool; None: all), and the output rows kept."""
+    def _for_channels(self, layers: list, active: torch.Tensor | None) -> list:
+        """The parameter network with its last layer computing the mean and scale of the
+        ``active`` latent channels only ([M] bool; None: all of them)."""
         if active is None or bool(active.all()):
-            return layers, None
+            return layers
         idx = active.nonzero().squeeze(1)
         keep = torch.cat([idx, idx + active.numel()])  # [mean | scale] rows
-        return [*layers[:-1], layers[-1].output_rows(keep)], keep
+        return [*layers[:-1], layers[-1].output_rows(keep)]
 
     def anchor_params(self, hyper: torch.Tensor, active: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mu, scale) at the anchor positions (zero elsewhere), each [1, M, h, w]; with
-        ``active`` ([M] bool), only those channels' (the others zero)."""
-        layers, keep = self._for_channels(self.anchor, active)
-        M2 = self.anchor[-1].weight.shape[0]
+        """(mu, scale) at the anchor positions (zero elsewhere), each [1, A, h, w]: A = M,
+        or with ``active`` ([M] bool) the active channels only, in their order."""
+        layers = self._for_channels(self.anchor, active)
 
         def params(a0: int, a1: int) -> torch.Tensor:
             rows, cols = _positions(a0, a1, hyper.shape[3], anchors=True)
-            v = run(layers, _columns(hyper[:, :, a0:a1], rows, cols))  # [1, 2M or 2A, N, 1]
-            return _scatter(_full_rows(v, keep, M2), rows, cols, a1 - a0, hyper.shape[3])
+            return _scatter(run(layers, _columns(hyper[:, :, a0:a1], rows, cols)),
+                            rows, cols, a1 - a0, hyper.shape[3])
 
         return banded(params, hyper.shape[2], band=32, margin=0).chunk(2, 1)
 
     def nonanchor_params(self, hyper: torch.Tensor, y_hat_anchor_int: torch.Tensor,
                          active: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mu, scale) at the non-anchor positions (zero elsewhere), each [1, M, h, w]; with
-        ``active``, only those channels'. Bands of 16 rows bound memory; the context gathers
-        its rows from the whole padded latent, so no band computes rows it throws away."""
+        """(mu, scale) at the non-anchor positions (zero elsewhere), each [1, A, h, w] as
+        :meth:`anchor_params`. Bands of 16 rows bound memory; the context gathers its rows
+        from the whole padded latent, so no band computes rows it throws away."""
         _, _, h, w = hyper.shape
-        layers, keep = self._for_channels(self.nonanchor, active)
-        M2 = self.nonanchor[-1].weight.shape[0]
+        layers = self._for_channels(self.nonanchor, active)
         padded = self.context.pad(y_hat_anchor_int[:, :self.context.in_channels])  # [Me, h+4, w+4]
         out = None
         for i0 in range(0, h, 16):
@@ -283,7 +281,7 @@ class ExactEntropyParameters:
             rows = rows + i0
             ctx = self.context.at(padded, rows, cols)  # [2Me, N]
             cat = torch.cat([hyper[0][:, rows, cols].double(), ctx])[None, :, :, None]
-            v = _full_rows(run(layers, cat), keep, M2)  # [1, 2M, N, 1]
+            v = run(layers, cat)  # [1, 2A, N, 1]
             if out is None:
                 out = v.new_zeros(1, v.shape[1], h, w)
             out[0][:, rows, cols] = v[0, :, :, 0]
@@ -306,16 +304,6 @@ def _positions(a0: int, a1: int, w: int, anchors: bool) -> tuple[torch.Tensor, t
     c = torch.arange(w)[None, :]
     rows, cols = (((r + c) % 2 == 0) == anchors).nonzero(as_tuple=True)
     return rows, cols
-
-
-def _full_rows(v: torch.Tensor, keep: torch.Tensor | None, rows: int) -> torch.Tensor:
-    """[1, len(keep), N, 1] -> [1, rows, N, 1] with the computed rows at ``keep``, the others
-    zero (``keep`` None: ``v`` is already whole)."""
-    if keep is None:
-        return v
-    out = v.new_zeros(1, rows, *v.shape[2:])
-    out[:, keep] = v
-    return out
 
 
 def _columns(a: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
