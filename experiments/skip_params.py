@@ -3,9 +3,9 @@
 of the coded channels only. Both ways in one process, alternating, the best of 3 decodes each;
 the symbols are identical (the decoder checks their CRC). Pause any training first.
 
-Results: results/skip_params.json.
+Results: results/skip_params.json (student), results/skip_params_teacher.json.
 
-    python experiments/skip_params.py [--quality 0 50 100] [--data ../shared/data/kodak]
+    python experiments/skip_params.py [--model student] [--quality 0 50 100] [--out FILE]
 """
 
 import argparse
@@ -31,10 +31,11 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data/kodak"))
     ap.add_argument("--quality", type=float, nargs="+", default=[0, 50, 100])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default="student", help="student or teacher (the shipped ones)")
     ap.add_argument("--out", type=Path, default=Path("results/skip_params.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    codec = Codec("student")
+    codec = Codec(args.model)
     spent = {"nets": 0.0}
     skipping = {"on": True}
     cls = exact.ExactEntropyParameters
@@ -83,10 +84,10 @@ def main() -> None:
         print(json.dumps(row))
         rows.append(row)
     rep = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "command": "python experiments/skip_params.py " + " ".join(
-               f"--quality {' '.join(map(str, args.quality))}".split()),
+           "command": f"python experiments/skip_params.py --model {args.model} --quality "
+                      + " ".join(f"{q:g}" for q in args.quality) + f" --out {args.out}",
            "commit": git_commit(), "machine": machine(), "threads": args.threads,
-           "images": len(images), "model": "student (shipped)", "rows": rows}
+           "images": len(images), "model": f"{args.model} (shipped)", "rows": rows}
     args.out.write_text(json.dumps(rep, indent=1) + "\n")
 
 
