@@ -7,8 +7,8 @@ right network from the header alone and refuse a file made by other weights.
 
 When a network is retrained, its old weights move to ``weights/retired/<name>-<id>.pt``
 (``<id>``: the first 12 hex digits of the file id), so files made with them still decode on
-that machine; the folder is neither packaged nor committed (while the format is 0.x only the
-shipped weights' files must decode: docs/format.md, Compatibility).
+that machine; the folder is not packaged, and new retirements are not committed (while the
+format is 0.x only the shipped weights' files must decode: docs/format.md, Compatibility).
 """
 
 from __future__ import annotations
