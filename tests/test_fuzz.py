@@ -110,5 +110,7 @@ def test_forged_image_size_is_refused_in_bounded_time_and_memory(tmp_path, photo
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["status"].startswith("refused"), res
-    assert "checksum" in res["status"]
+    # refused at the hyper-latent, before the latent exists: by its checksum, or earlier by
+    # the rANS stream itself (which one depends on the weights' tables)
+    assert "checksum" in res["status"] or "escape count" in res["status"], res
     assert res["seconds"] < 1.0 and res["peak_growth_mb"] < 400, res
