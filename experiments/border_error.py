@@ -3,13 +3,16 @@
 Results: results/robustness.md (edges).
 
     python experiments/border_error.py [--data ../shared/data/kodak] [--latent-pad K MODE]
+    python experiments/border_error.py --codec AVIF --quality 60 80   # the reference
 
 For each quality: the largest and the mean absolute error (max over RGB) in a 2-pixel band
 along the four edges, in the interior (16 pixels in), and at the four 2x2 corners, over the
 folder's images; then flat colours (1x1 and 256x256) whose every pixel should come back.
 ``--latent-pad K MODE`` runs the synthesis on the decoded latent padded by K positions
 (``replicate`` or ``reflect``) and crops the result: a decoder-side probe of whether the
-zero padding at the latent's edge causes the border error.
+zero padding at the latent's edge causes the border error. ``--codec NAME`` measures one of
+``licc bench``'s other contenders (AVIF, WebP, JPEG) at its own quality scale instead; the
+mean bpp printed with each quality lets edges be compared at equal rate.
 """
 
 from __future__ import annotations
@@ -40,8 +43,19 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data/kodak"))
     ap.add_argument("--quality", type=float, nargs="*", default=[50, 100])
     ap.add_argument("--latent-pad", nargs=2, default=None, metavar=("K", "MODE"))
+    ap.add_argument("--codec", default=None, help="a classical contender of licc bench")
     args = ap.parse_args()
     codec = lic_codec.Codec()
+    encode, decode = codec.encode, codec.decode
+    if args.codec:
+        from lic_codec.bench import classical_contenders
+
+        found = {c.name: c for c in classical_contenders()}
+        if args.codec not in found:
+            raise SystemExit(f"--codec: {args.codec} is not available here ({sorted(found)})")
+        c = found[args.codec]
+        encode = lambda im, quality: c.encode(im, quality)  # noqa: E731
+        decode = c.decode
     if args.latent_pad:
         import torch.nn.functional as F
 
@@ -54,9 +68,14 @@ def main() -> None:
         codec.model.synthesize = padded
     images = [Image.open(p).convert("RGB") for p in find_images(args.data)]
     for q in args.quality:
-        r = np.array([edge_stats(np.asarray(im), np.asarray(
-            codec.decode(codec.encode(im, quality=q)).convert("RGB"))) for im in images])
-        print(f"q{q:g}, {len(images)} images: border max {r[:, 0].max():.0f} (mean of the "
+        rows, bpp = [], []
+        for im in images:
+            data = encode(im, quality=q)
+            bpp.append(8 * len(data) / (im.width * im.height))
+            rows.append(edge_stats(np.asarray(im), np.asarray(decode(data).convert("RGB"))))
+        r = np.array(rows)
+        print(f"q{q:g}, {len(images)} images, {np.mean(bpp):.3f} bpp: border max "
+              f"{r[:, 0].max():.0f} (mean of the "
               f"images' max {r[:, 0].mean():.1f}), border mean abs {r[:, 1].mean():.2f}; "
               f"interior max {r[:, 2].max():.0f}, mean abs {r[:, 3].mean():.2f}; corners max "
               f"{r[:, 4].max():.0f}, mean {r[:, 4].mean():.1f}")
@@ -64,7 +83,7 @@ def main() -> None:
         for size in ((1, 1), (256, 256)):
             im = Image.new("RGB", size, colour)
             for q in args.quality:
-                b = np.asarray(codec.decode(codec.encode(im, quality=q)).convert("RGB"))
+                b = np.asarray(decode(encode(im, quality=q)).convert("RGB"))
                 e = np.abs(b.astype(int) - np.array(colour)).max(2)
                 print(f"flat {colour} {size[0]}x{size[1]} q{q:g}: max error {e.max()}, "
                       f"corner {max(e[0, 0], e[0, -1], e[-1, 0], e[-1, -1])}, "

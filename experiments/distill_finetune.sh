@@ -21,11 +21,10 @@ ARMS=("$@"); [ ${#ARMS[@]} -eq 0 ] && ARMS=(rd b abc ac bc b_l1_0)
 LR="${LR:-1e-5}"
 OUT="${OUT:-results/distill_finetune}"  # a new comparison: a new OUT, old sweep dirs removed
 mkdir -p "$OUT" runs/sweep
-# Both networks are frozen copies, taken at the first run, so a resumed sweep keeps its start.
 STUDENT=runs/sweep/finetune_student.pt
-[ -f "$STUDENT" ] || cp "${STUDENT_SRC:-runs/student_v2/ckpt.pt}" "$STUDENT"
+frozen "$STUDENT" "${STUDENT_SRC:-runs/student_v2/ckpt.pt}"
 TEACHER=runs/sweep/teacher_v2_frozen.pt
-[ -f "$TEACHER" ] || cp "${TEACHER_SRC:-runs/teacher_v2/ckpt.pt}" "$TEACHER"
+frozen "$TEACHER" "${TEACHER_SRC:-runs/teacher_v2/ckpt.pt}"
 Q="0 25 50 75 100"
 COMMON=(--lr "$LR")
 

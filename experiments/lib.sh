@@ -42,3 +42,8 @@ distill_stage() {
     "$PY" -m training distill --teacher "$TEACHER" --stage "$stage" --run "$run" \
         --steps "$steps" --eval-every 0 --threads "$THREADS" "${RECORDED[@]}" "${initarg[@]}" "$@"
 }
+
+# frozen COPY SRC: a network copied at a sweep's first run, so a resumed sweep keeps its start
+frozen() {
+    [ -f "$1" ] || cp "$2" "$1"
+}

@@ -80,6 +80,26 @@ def test_teacher_blocks_and_forward():
     assert teacher.param_count() > student.param_count()
 
 
+@pytest.mark.slow
+def test_cpu_budget_stops_a_run_and_edge_padding_starts_one(tmp_path):
+    """--cpu-hours ends a run at its CPU budget, long before --steps (an ablation's arms at
+    equal compute); --edge-pad replicate turns an --init run's last synthesis layer into the
+    edge-padded one, kept in its checkpoint's config."""
+    from training.__main__ import main as train
+    from training.checkpoint import load_checkpoint
+
+    data = noise_photos(tmp_path / "data", 0, count=3)
+    common = ["rd", "--data", str(data), "--patch", "64", "--batch", "2", "--threads", "1",
+              "--log-every", "1", "--eval-every", "0"]
+    train([*common, "--run", str(tmp_path / "a"), "--steps", "1"])
+    train([*common, "--run", str(tmp_path / "b"), "--init", str(tmp_path / "a" / "ckpt.pt"),
+           "--edge-pad", "replicate", "--steps", "50", "--cpu-hours", "1e-9"])
+    state = load_checkpoint(tmp_path / "b" / "ckpt.pt")
+    assert state["step"] == 1
+    assert state["config"]["edge_pad"] == "replicate"
+    assert load_checkpoint(tmp_path / "a" / "ckpt.pt")["config"]["edge_pad"] == "zeros"
+
+
 def test_training_resumes_exactly(tmp_path):
     """Two runs of 4 steps == one run of 2 steps resumed for 2 more (same data order)."""
     from training.__main__ import main as train
@@ -546,18 +566,49 @@ def test_learning_rate_schedules():
     assert learning_rate(5_000, 1e-3, [], 5_000, (1e-5, 10_000)) < 1e-5
 
 
+@pytest.mark.parametrize("edge", ["zeros", "replicate"])
 @pytest.mark.parametrize("k,s,p,op", [(5, 2, 2, 1), (3, 2, 1, 1), (4, 2, 1, 0), (6, 3, 2, 1)])
-def test_subpixel_rewrite_equals_the_transposed_convolution(k, s, p, op):
+def test_subpixel_rewrite_equals_the_transposed_convolution(k, s, p, op, edge):
+    from lic_codec.models.layers import EdgeDeconv
     from lic_codec.models.subpixel import SubpixelConv
 
     torch.manual_seed(k * 10 + s)
-    deconv = torch.nn.ConvTranspose2d(8, 3, k, s, p, op)
+    cls = EdgeDeconv if edge == "replicate" else torch.nn.ConvTranspose2d
+    deconv = cls(8, 3, k, s, p, op)
     x = torch.randn(2, 8, 7, 9)
     with torch.no_grad():
         ref = deconv(x)
         out = SubpixelConv(deconv)(x)
     assert out.shape == ref.shape == (2, 3, 7 * s, 9 * s)
     assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_edge_padded_synthesis_gives_a_flat_colour_at_its_corners():
+    """Issue 42 item 7: with zeros beyond the edge, the last layer's corner pixels of a flat
+    input differ from the interior's; the replicate-padded layer (the same parameters, so a
+    trained network's weights load into it) gives every pixel of a phase the same value, and
+    a network configured with it keeps it through a weights file."""
+    from lic_codec.models.layers import deconv
+
+    torch.manual_seed(0)
+    zeros = deconv(8, 3)
+    edge = deconv(8, 3, edge_pad="replicate")
+    edge.load_state_dict(zeros.state_dict())
+    flat = torch.ones(1, 8, 6, 6)
+    with torch.no_grad():
+        z, e = zeros(flat), edge(flat)
+    interior = z[..., 4:6, 4:6]  # one pixel of each of the 2x2 phases
+    assert torch.allclose(e[..., 4:6, 4:6], interior)
+    assert torch.allclose(e[..., :2, :2], interior, atol=1e-6)
+    assert not torch.allclose(z[..., :2, :2], interior, atol=1e-3)
+    assert torch.allclose(z[..., 4:-4, 4:-4], e[..., 4:-4, 4:-4], atol=1e-6)  # only the edges
+
+    cfg = dataclasses.replace(ModelConfig(N=16, M=16, Nh=16), edge_pad="replicate")
+    model = LicModel(cfg)
+    again = LicModel.from_state_dict(cfg.to_dict(), model.state_dict())
+    assert type(again.g_s[-1]).__name__ == "EdgeDeconv"
+    assert ModelConfig.from_dict({k: v for k, v in cfg.to_dict().items()
+                                  if k != "edge_pad"}).edge_pad == "zeros"  # older files
 
 
 def test_subpixel_rewrite_refuses_other_shapes():
@@ -620,15 +671,15 @@ def test_freeze_analysis_trains_only_the_decoder_side(tmp_path):
 
 
 def test_precision_choice(monkeypatch):
-    """auto picks bf16 only where the CPU has AMX; explicit choices and --fp32 win."""
+    """auto picks bf16 only where the CPU has native bf16; explicit choices and --fp32 win."""
     from training import __main__ as trainer
 
     def chosen(*flags):
         return trainer.use_bf16(trainer.parse_args(["rd", "--run", "r", *flags]))
 
-    for amx in (True, False):
-        monkeypatch.setattr(trainer, "cpu_has_amx", lambda: amx)
-        assert chosen() is amx
+    for native in (True, False):
+        monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: native)
+        assert chosen() is native
         assert chosen("--precision", "bf16") is True
         assert chosen("--precision", "fp32") is False
         assert chosen("--fp32") is False
@@ -848,6 +899,10 @@ def test_distillation_terms_reach_the_gradient():
     assert not torch.allclose(g_recon, g_rd, rtol=0.1)
     _, g_power = grad({"feat": 0.0, "latent": 0.0, "recon": 0.0, "rd": 1.0}, power=2.0)
     assert not torch.allclose(g_power, g_rd, rtol=0.1)  # the loss power reaches the rd term
+    rate_only, g_rate = grad({"feat": 0.0, "latent": 0.0, "recon": 0.0, "rate": 1.0, "rd": 0.0})
+    assert rate_only["rate"] > 0 and torch.allclose(rate_only["objective"], rate_only["rate"])
+    assert not g_rate.any()  # the rate targets train the encoder and the entropy model
+    assert student.g_a[0].weight.grad.abs().sum() > 0
 
 
 @pytest.mark.slow

@@ -28,6 +28,9 @@ def test_a_recipe_expands_in_place_and_later_flags_win(tmp_path):
     args = parse_args([str(recipe), "--lr", "3e-5"])
     assert (args.run, args.lr, args.compile, args.lr_decay_at) == ("runs/x", 3e-5, True,
                                                                     [10, 20])
+    # a mode before the recipe wins over its own: distil with a student recipe's knobs
+    args = parse_args(["distill", str(recipe), "--teacher", "t.pt"])
+    assert (args.mode, args.run, args.lr) == ("distill", "runs/x", 1e-4)
 
 
 def test_the_lab_finds_the_shared_data_beside_the_repository():

@@ -22,6 +22,12 @@ from pathlib import Path
 import torch
 
 from lic_codec.allocator import keep_freed_memory
+# imported with the trainer, not at its first evaluation: a module loaded hours later from a
+# tree edited meanwhile would not match the ones already loaded (a lost evaluation, 2026-12-07)
+import lic_codec.codec  # noqa: F401  (what the evaluation codes with)
+import lic_codec.models.subpixel  # noqa: F401
+import lic_codec.refine  # noqa: F401
+from lic_codec.evaluate import evaluate
 from lic_codec.models.config import ModelConfig, STUDENT, TEACHER
 from lic_codec.models.lic import LicModel, upgrade_state
 from .config import expand as expand_recipes
@@ -30,6 +36,7 @@ from .compiler import compile_for_training
 from .data import DEFAULT_DATA, SAMPLING, CropDataset
 from .distill import STAGES, Distiller
 from .ema import WeightAverage, averaged_state
+from .export import export_model
 from .guard import SpikeGuard
 from .losses import edge_weights, new_channel_rate_weight, rate_distortion
 from .parallel import SYNC_EVERY, WorkerLost, Workers
@@ -84,6 +91,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--rate-modulation", action="store_true",
                     help="new runs: per-rate channel scales in the synthesis transform "
                          "(models/lic.py), learned at the gains' learning rate")
+    ap.add_argument("--edge-pad", choices=["zeros", "replicate"], default=None,
+                    help="new runs (also from --init): what the synthesis's last layer reads "
+                         "beyond the latent's edge (models/layers.EdgeDeconv); default: the "
+                         "network's own")
     ap.add_argument("--width", type=int, default=None, metavar="N",
                     help="new runs: width of the analysis/synthesis transforms (default: the "
                          "--arch's)")
@@ -126,8 +137,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                     help="bf16 autocast or plain fp32 for the transforms (likelihoods and rate "
-                         "stay fp32); auto: bf16 where the CPU has AMX, which makes it ~3x "
-                         "faster, fp32 elsewhere, where bf16 is slower (results/training.md)")
+                         "stay fp32); auto: bf16 where the CPU has native bf16 (AMX or "
+                         "AVX512_BF16), fp32 elsewhere, where bf16 is slower")
     ap.add_argument("--fp32", action="store_true", help="same as --precision fp32")
     ap.add_argument("--compile", action="store_true",
                     help="rd mode: run the training forward pass through torch.compile "
@@ -135,6 +146,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--stop-after-minutes", type=float, default=0, help="0 = no limit")
+    ap.add_argument("--cpu-hours", type=float, default=0, metavar="H",
+                    help="stop once the run's CPU time (every thread and worker, resumes "
+                         "included) reaches H hours: arms of an ablation at equal compute "
+                         "(0 = no limit)")
     ap.add_argument("--eval-every", type=int, default=2000,
                     help="evaluation through the real codec every N steps (0 = never)")
     ap.add_argument("--eval-data", default=str(DEFAULT_VAL))
@@ -156,7 +171,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="resume from the run's moving average of the weights instead of its "
                          "trained weights (Adam restarts with a warm-up; the step count, data "
                          "order and average go on)")
-    for term in ("feat", "latent", "recon", "rd"):
+    for term in ("feat", "latent", "recon", "rate", "rd"):
         ap.add_argument(f"--w-{term}", type=float, default=None,
                         help=f"distill: weight of the {term} term (default: the stage's)")
     return ap.parse_args(argv)
@@ -206,16 +221,17 @@ def param_groups(model: LicModel, params: list, args) -> list[dict]:
 def use_bf16(args) -> bool:
     if args.fp32 or args.precision == "fp32":
         return False
-    return args.precision == "bf16" or cpu_has_amx()
+    return args.precision == "bf16" or cpu_has_bf16()
 
 
-def cpu_has_amx() -> bool:
-    """True on CPUs with AMX tiles (Sapphire Rapids and later), where oneDNN runs bf16
-    convolutions several times faster than fp32. Without AMX, on AVX-512 alone, a bf16 student
-    step took 0.76 s against 0.56 s in fp32 (2026-11-30, results/training.md)."""
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bf16 dot products: AMX tiles (Sapphire Rapids and later) or
+    AVX512_BF16 (AMD Zen 4, Cooper Lake), where oneDNN runs bf16 convolutions faster than
+    fp32; on AVX-512 without them bf16 is the slower (results/training.md)."""
     try:
         with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and "amx_bf16" in line.split() for line in f)
+            return any(line.startswith("flags") and {"amx_bf16", "avx512_bf16"} & set(line.split())
+                       for line in f)
     except OSError:
         return False
 
@@ -243,6 +259,8 @@ def main(argv=None) -> None:
         STUDENT if args.arch == "student" else TEACHER)
     if args.rate_modulation and not state:  # a new run: the new scales start at 1
         cfg = dataclasses.replace(cfg, rate_modulation=True)
+    if args.edge_pad and not state:  # the same parameters, read with another padding
+        cfg = dataclasses.replace(cfg, edge_pad=args.edge_pad)
     shape = {k: v for k, v in (("N", args.width), ("M", args.latent), ("Me", args.entropy_width))
              if v is not None}
     if base and any(getattr(cfg, k) != v for k, v in shape.items()):
@@ -336,7 +354,8 @@ def main(argv=None) -> None:
     except ValueError as exc:  # the command's error, not a traceback
         raise SystemExit(str(exc)) from None
     print(f"{len(data)} training images from {args.data}")
-    keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon"] if distiller else [])
+    keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon", "rate"] if distiller
+                                             else [])
     new_log = workers.leads and not log_path.exists()
     log = open(log_path if workers.leads else os.devnull, "a", buffering=1)
     if new_log:
@@ -421,6 +440,7 @@ def main(argv=None) -> None:
             *sums, stops, cpu_used = workers.sum([*(terms[k].item() for k in keys),
                                                   float(want_stop), time.process_time() - c_start])
             cpu = cpu0 + cpu_used
+            stops = stops or bool(args.cpu_hours and cpu >= args.cpu_hours * 3600)
             means = dict(zip(keys, (v / workers.world for v in sums)))
             if not math.isfinite(means["loss"]):
                 raise SystemExit(f"non-finite loss at step {step}; not saving")
@@ -481,8 +501,6 @@ def record_evaluation(snapshot: LicModel, run: Path, step: int, data: Path,
     to the run's ``eval.tsv``."""
     import tempfile
 
-    from lic_codec.evaluate import evaluate
-    from .export import export_model
 
     with tempfile.TemporaryDirectory() as tmp:
         export_model(snapshot, Path(tmp) / f"{snapshot.cfg.arch}.pt")

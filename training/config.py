@@ -34,9 +34,19 @@ def recipe_argv(path: Path) -> list[str]:
     return argv
 
 
+MODES = ("rd", "distill")
+
+
 def expand(argv: list[str]) -> list[str]:
-    """Replace every ``*.toml`` argument by the arguments of its recipe."""
+    """Replace every ``*.toml`` argument by the arguments of its recipe; a mode given before
+    the recipe wins over the recipe's (``distill student.toml`` distils with its knobs)."""
     out: list[str] = []
     for token in argv:
-        out += recipe_argv(Path(token)) if token.endswith(".toml") else [token]
+        if not token.endswith(".toml"):
+            out.append(token)
+            continue
+        args = recipe_argv(Path(token))
+        if out and out[0] in MODES and args and args[0] in MODES:
+            args = args[1:]
+        out += args
     return out

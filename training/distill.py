@@ -8,6 +8,9 @@ Allemand et al. 2025), in separable pieces so each one's effect can be measured:
   teacher's channels by an adapter, is matched per channel, each channel weighted by the
   teacher's share of the latent's bits on this batch (the informative channels count most).
 - ``recon``: the student's reconstruction against the teacher's.
+- ``rate``: the teacher's rate targets: the student's bits at each latent position (summed
+  over its channels) against the teacher's, so the student learns where the teacher spends
+  its bits.
 - ``rd``: the student's own rate-distortion loss.
 
 Stage presets (a) feature alignment, (b) channel-level + reconstruction distillation,
@@ -23,9 +26,9 @@ from lic_codec.models.lic import LicModel
 from .losses import rate_distortion
 
 STAGES = {
-    "a": {"feat": 1.0, "latent": 0.0, "recon": 0.0, "rd": 0.1},
-    "b": {"feat": 0.1, "latent": 1.0, "recon": 1.0, "rd": 1.0},
-    "c": {"feat": 0.0, "latent": 0.0, "recon": 0.0, "rd": 1.0},
+    "a": {"feat": 1.0, "latent": 0.0, "recon": 0.0, "rate": 0.0, "rd": 0.1},
+    "b": {"feat": 0.1, "latent": 1.0, "recon": 1.0, "rate": 0.0, "rd": 1.0},
+    "c": {"feat": 0.0, "latent": 0.0, "recon": 0.0, "rate": 0.0, "rd": 1.0},
 }
 
 
@@ -119,9 +122,17 @@ class Distiller(nn.Module):
             recon = (lam * 255.0**2 * (out["x_hat"].float() - t_out["x_hat"].float()).pow(2)
                      .flatten(1).mean(1)).mean()
 
+        rate = zero
+        if w.get("rate"):  # bits per latent position [B, h, w], normalised by the teacher's
+            with torch.no_grad():
+                t_bits = -torch.log2(t_out["likelihoods"]["y"].float().clamp_min(1e-9)).sum(1)
+            s_bits = -torch.log2(out["likelihoods"]["y"].float().clamp_min(1e-9)).sum(1)
+            rate = (s_bits - t_bits).pow(2).mean() / t_bits.pow(2).mean().clamp_min(1e-6)
+
         terms["rd_loss"] = terms["loss"]
-        terms["feat"], terms["latent"], terms["recon"] = feat, latent, recon
-        distilled = w["feat"] * feat + w["latent"] * latent + w["recon"] * recon
+        terms["feat"], terms["latent"], terms["recon"], terms["rate"] = feat, latent, recon, rate
+        distilled = (w["feat"] * feat + w["latent"] * latent + w["recon"] * recon
+                     + w.get("rate", 0.0) * rate)
         terms["loss"] = w["rd"] * terms["rd_loss"] + distilled  # what the log reports
         # what training minimises: the rd term weighed across crops as --loss-power says
         terms["objective"] = w["rd"] * terms["objective"] + distilled

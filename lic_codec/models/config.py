@@ -40,6 +40,9 @@ class ModelConfig:
     # per-rate channel scales after every inverse GDN of the synthesis (transforms.Synthesis,
     # LicModel.decoder_scales): lets the decoder adapt to the rate; measured, not adopted yet
     rate_modulation: bool = False
+    # what the synthesis's last layer reads beyond the latent's edge: "zeros" (every network
+    # before 2026-12-07) or "replicate" (layers.EdgeDeconv: the edge pixels get every tap)
+    edge_pad: str = "zeros"
     # probability model of each checkerboard pass ("gaussian" or "laplace")
     anchor_dist: str = "gaussian"
     nonanchor_dist: str = "gaussian"

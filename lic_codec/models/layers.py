@@ -15,7 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    "GDN", "ResidualBlock", "CheckerboardMaskedConv2d", "conv", "deconv", "quantize_ste",
+    "GDN", "ResidualBlock", "CheckerboardMaskedConv2d", "conv", "deconv", "EdgeDeconv",
+    "upsampling_radius", "quantize_ste",
     "WindowAttentionV2", "DeformableResidual",
 ]
 
@@ -24,9 +25,46 @@ def conv(cin: int, cout: int, kernel_size: int = 5, stride: int = 2) -> nn.Conv2
     return nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=kernel_size // 2)
 
 
-def deconv(cin: int, cout: int, kernel_size: int = 5, stride: int = 2) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(cin, cout, kernel_size, stride=stride,
-                              output_padding=stride - 1, padding=kernel_size // 2)
+def deconv(cin: int, cout: int, kernel_size: int = 5, stride: int = 2,
+           edge_pad: str = "zeros") -> nn.ConvTranspose2d:
+    if edge_pad not in ("zeros", "replicate"):
+        raise ValueError(f"unknown edge padding {edge_pad!r}")
+    cls = EdgeDeconv if edge_pad == "replicate" else nn.ConvTranspose2d
+    return cls(cin, cout, kernel_size, stride=stride, output_padding=stride - 1,
+               padding=kernel_size // 2)
+
+
+def upsampling_radius(kernel_size: int, stride: int, padding: int) -> int:
+    """How many input positions either side an output pixel of a transposed convolution
+    (kernel k, stride s, padding p; output = s x input) reads: tap t of output pixel s*i + a
+    comes from input i + (a + p - t) / s where that is an integer."""
+    return max(abs((a + padding - t) // stride) for a in range(stride)
+               for t in range(kernel_size) if (a + padding - t) % stride == 0)
+
+
+def replicate_pad(x: torch.Tensor, r: int) -> torch.Tensor:
+    """[B, C, H, W] -> [B, C, H + 2r, W + 2r], the border repeated r times: F.pad's replicate
+    mode by concatenation, because torch.compile's backward of replication_pad2d fails on
+    channels-last tensors (torch 2.14)."""
+    x = torch.cat([x[..., :1, :]] * r + [x] + [x[..., -1:, :]] * r, dim=-2)
+    return torch.cat([x[..., :1]] * r + [x] + [x[..., -1:]] * r, dim=-1)
+
+
+class EdgeDeconv(nn.ConvTranspose2d):
+    """A transposed convolution that reads its input extended by replicating its border
+    instead of zeros beyond it (the same parameters as nn.ConvTranspose2d).
+
+    Why: with zeros, the pixels at the image's edges, and most at its corners, miss kernel
+    taps, and a network must spend its edge latents compensating; a flat colour then comes
+    back off in the corners (issue 42, item 7; results/robustness.md). [B, C, H, W] -> pad R each side
+    -> [B, C_out, s(H + 2R), s(W + 2R)] -> crop s*R each side -> [B, C_out, sH, sW]."""
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        (k, _), (s, _), (p, _) = self.kernel_size, self.stride, self.padding
+        r = upsampling_radius(k, s, p)
+        y = super().forward(replicate_pad(x, r))
+        c = s * r
+        return y[..., c : y.shape[-2] - c, c : y.shape[-1] - c]
 
 
 def quantize_ste(x: torch.Tensor) -> torch.Tensor:

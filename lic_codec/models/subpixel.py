@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .layers import EdgeDeconv, replicate_pad, upsampling_radius
+
 
 class SubpixelConv(nn.Module):
     """``ConvTranspose2d(k, stride=s, padding=p, output_padding=op)`` with k + op - 2p == s
@@ -32,7 +34,7 @@ class SubpixelConv(nn.Module):
             raise ValueError("not a square, ungrouped, s-times upsampling transposed conv")
         taps = {a: [(t, (a + p - t) // s) for t in range(k) if (a + p - t) % s == 0]
                 for a in range(s)}  # phase -> [(kernel tap, input offset)]
-        R = max(abs(d) for pairs in taps.values() for _, d in pairs)
+        R = upsampling_radius(k, s, p)
         w = deconv.weight.detach()  # [C_in, C_out, k, k]
         c_in, c_out = w.shape[:2]
         sub = w.new_zeros(c_out, s, s, c_in, 2 * R + 1, 2 * R + 1)
@@ -47,11 +49,14 @@ class SubpixelConv(nn.Module):
         bias = deconv.bias.detach() if deconv.bias is not None else w.new_zeros(c_out)
         self.bias = nn.Parameter(bias.repeat_interleave(s * s), requires_grad=False)
         self.stride, self.radius = s, R
+        self.replicate = isinstance(deconv, EdgeDeconv)  # its border, not zeros, beyond the edge
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C_in, H, W] -> [B, C_out, sH, sW]."""
-        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=self.radius),
-                               self.stride)
+        R = self.radius
+        if self.replicate:
+            x, R = replicate_pad(x, R), 0
+        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=R), self.stride)
 
 
 def subpixel_last_layer(g_s: nn.Sequential) -> None:

@@ -46,7 +46,7 @@ def student_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     )
     g_s = Synthesis(
         deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-        deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+        deconv(N, N), GDN(N, inverse=True), deconv(N, 3, edge_pad=cfg.edge_pad),
     )
     return g_a, g_s
 
@@ -76,7 +76,7 @@ def teacher_transforms(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
         deconv(M, N), attn(N), GDN(N, inverse=True),
         deconv(N, N), *res(N), GDN(N, inverse=True),
         deconv(N, N), GDN(N, inverse=True),
-        deconv(N, 3),
+        deconv(N, 3, edge_pad=cfg.edge_pad),
     )
     return g_a, g_s
 
