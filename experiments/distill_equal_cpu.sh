@@ -11,7 +11,7 @@
 #   rate        rd + the teacher's rate targets (its bits per latent position)
 #   abc         stages a (H/4), b (H/4), c = rd (H/2)
 # Then codes EVAL_IMAGES photos of val/ with the real codec (lib.sh) and tabulates BD-rate
-# against rd and against AVIF. TEACHER_SRC must code val/ >= 5% better than the student.
+# against rd (training.sweep_report). TEACHER_SRC must code val/ >= 5% better than the student.
 # Usage: [STUDENT_SRC=CKPT] [TEACHER_SRC=CKPT] [OUT=DIR] experiments/distill_equal_cpu.sh [H] [ARM...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
