@@ -127,6 +127,16 @@ def test_training_resumes_exactly(tmp_path):
     first = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)
     assert first["step"] == 4 and first["cpu_seconds"] > 0
     assert load_checkpoint(tmp_path / "a" / "ckpt.pt")["cpu_seconds"] > 0
+    # and logged: the run's CPU seconds, resumes included, as the last column
+    assert log_b[0].endswith("\twall_s\tcpu_s")
+    cpu = [float(r.split("\t")[-1]) for r in log_b[1:]]
+    assert cpu == sorted(cpu) and cpu[-1] <= first["cpu_seconds"] + 1
+    # a log begun without that column goes on without it (its rows keep their width)
+    old = tmp_path / "b" / "log.tsv"
+    old.write_text("\n".join(["\t".join(r.split("\t")[:-1]) for r in log_b]) + "\n")
+    train([*common, "--run", str(tmp_path / "b"), "--steps", "5"])
+    widths = {len(r.split("\t")) for r in old.read_text().splitlines()}
+    assert widths == {len(log_b[0].split("\t")) - 1}
 
 
 def test_adopted_arm_continues_the_trunk(tmp_path):

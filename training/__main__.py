@@ -357,9 +357,12 @@ def main(argv=None) -> None:
     keys = ["loss", "bpp", "psnr", "l1"] + (["feat", "latent", "recon", "rate"] if distiller
                                              else [])
     new_log = workers.leads and not log_path.exists()
+    # logs begun before 2026-12-08 have no CPU-time column; they go on without one
+    log_cpu = new_log or (workers.leads and log_path.read_text().split("\n", 1)[0]
+                          .endswith("\tcpu_s"))
     log = open(log_path if workers.leads else os.devnull, "a", buffering=1)
     if new_log:
-        log.write("step\t" + "\t".join(keys) + "\tlr\twall_s\n")
+        log.write("step\t" + "\t".join(keys) + "\tlr\twall_s\tcpu_s\n")
 
     # the average continues from the run's own checkpoint; a new run or one that had none
     # starts it at the current weights
@@ -452,7 +455,7 @@ def main(argv=None) -> None:
             if step % args.log_every == 0:
                 a = {k: v / n_acc for k, v in acc.items()}
                 log.write(f"{step}\t" + "\t".join(f"{a[k]:.4f}" for k in keys)
-                          + f"\t{lr:.2e}\t{wall:.0f}\n")
+                          + f"\t{lr:.2e}\t{wall:.0f}" + (f"\t{cpu:.0f}\n" if log_cpu else "\n"))
                 acc = dict.fromkeys(acc, 0.0)
                 n_acc = 0
             if (workers.leads and args.eval_every and step % args.eval_every == 0
