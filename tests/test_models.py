@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lic_codec.latent.checkerboard import anchor_mask
-from lic_codec.models.config import ModelConfig
+from lic_codec.models.config import TEACHER, ModelConfig
 from lic_codec.models.layers import DeformableResidual, WindowAttentionV2
 from lic_codec.models.lic import LicModel
 
@@ -838,6 +838,34 @@ def test_added_rate_points_keep_a_student_and_train(tmp_path):
     with pytest.raises(SystemExit):
         widen_main([str(tmp_path / "s" / "ckpt.pt"), str(tmp_path / "y.pt"), "--latent", "128",
                     "--add-lambdas", "0.01"])
+
+
+def test_rate_points_added_to_a_teacher_keep_its_function(tmp_path):
+    """widen --latent M --add-lambdas on a teacher (residual blocks, attention: widen cannot
+    map those onto themselves): the old rate points code as before, the new ones finer."""
+    from training.checkpoint import save_atomic, source_model
+    from training.widen import main as widen_main
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(TEACHER, N=32, M=24, Nh=16, rate_modulation=True)
+    teacher = LicModel(cfg).eval()
+    with torch.no_grad():  # trained-looking per-level tables, not the initial ones
+        teacher.log_gain.add_(0.1 * torch.randn_like(teacher.log_gain))
+        teacher.log_dec_scale.add_(0.1 * torch.randn_like(teacher.log_dec_scale))
+    save_atomic({"model": teacher.state_dict(), "step": 7, "wall_seconds": 1.0,
+                 "cpu_seconds": 2.0, "config": dataclasses.asdict(cfg), "seed": 0, "args": {}},
+                tmp_path / "t.pt")
+    widen_main([str(tmp_path / "t.pt"), str(tmp_path / "x.pt"), "--latent", "24",
+                "--add-lambdas", "0.36", "0.72"])
+    _, grown = source_model(tmp_path / "x.pt")
+    assert grown.cfg == dataclasses.replace(cfg, lambdas=cfg.lambdas + (0.36, 0.72))
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        for t in (0.0, 3.5, cfg.num_levels - 1.0):
+            a, b = teacher(x, torch.tensor([t])), grown.eval()(x, torch.tensor([t]))
+            assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-6)
+        steps = grown.log_inv_gain.exp().mean(1)  # quantization step per level: finer on top
+    assert steps[-1] < steps[-2] < steps[-3]
 
 
 def test_training_continues_a_widened_student_as_a_teacher(tmp_path):

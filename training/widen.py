@@ -149,6 +149,24 @@ def _extend_gains(old: torch.Tensor, old_lambdas, new_lambdas) -> torch.Tensor:
 
 
 @torch.no_grad()
+def add_rate_points(src: LicModel, cfg: ModelConfig) -> LicModel:
+    """The same network with ``cfg``'s rate points above its top one (any architecture: a
+    teacher too, which ``widen`` cannot map onto itself). Everything is copied; the per-level
+    tables [K, ...] go on along their top two points (gains) or repeat the top row."""
+    if dataclasses.replace(cfg, lambdas=src.cfg.lambdas) != src.cfg:
+        raise ValueError("only rate points may be added: the architecture must stay")
+    model = LicModel(cfg)
+    state = src.state_dict()
+    for name in ("log_gain", "log_inv_gain"):
+        state[name] = _extend_gains(state[name], src.cfg.lambdas, cfg.lambdas)
+    if cfg.rate_modulation:  # [K, widths]: the top level's channel scales, repeated
+        old = state["log_dec_scale"]
+        state["log_dec_scale"] = torch.cat([old, old[-1:].expand(cfg.num_levels - len(old), -1)])
+    model.load_state_dict(state)
+    return model
+
+
+@torch.no_grad()
 def widen(student: LicModel, cfg: ModelConfig) -> LicModel:
     """A teacher (``cfg``) computing the student's function at the student's rate points; see
     the module docstring. The student may have narrow entropy networks (Me < M): their
@@ -304,9 +322,12 @@ def main(argv=None) -> None:
             raise SystemExit("--add-lambdas: rate points must lie above the top one")
         cfg = dataclasses.replace(src.cfg, M=args.latent, Me=Me,
                                   lambdas=tuple(src.cfg.lambdas) + tuple(sorted(args.add_lambdas)))
-        model = widen(src, cfg)
         new = list(range(src.cfg.M, cfg.M))
-        revive(model, new)
+        if new or Me != src.cfg.entropy_width:
+            model = widen(src, cfg)
+            revive(model, new)
+        else:  # rate points only (Me=0 and Me=M are the same network)
+            model = add_rate_points(src, dataclasses.replace(src.cfg, lambdas=cfg.lambdas))
         how = "grown_from"
     else:
         cfg = teacher_config(src.cfg, N=args.teacher_width, M=args.teacher_latent,
