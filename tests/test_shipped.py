@@ -17,14 +17,16 @@ from lic_codec.codec import Codec
 from lic_codec.format.container import read_header
 
 # (quality, max bpp, min PSNR) on the 320x240 parrots crop. Measured with the shipped student
-# of 2026-12-07 (sha256 eac1673c..., 192 latent channels, entropy width 80): q0 0.171 bpp
-# 30.20 dB (74 channels skipped), q50 0.450 / 35.38, q100 1.052 / 38.43 (205aa4f5 before it:
+# of 2026-12-08 (sha256 9e4e6a5c..., 10 rate points up to lambda 0.72): q0 0.158 bpp 29.68 dB,
+# q50 0.555 / 36.29, q100 1.617 / 39.51 (the top moved up with the rate points; eac1673c
+# before it, 8 rate points: q0 0.171 / 30.20 (74 channels skipped), q50 0.450 / 35.38, q100
+# 1.052 / 38.43; 205aa4f5:
 # 0.173 / 30.14, 0.466 / 35.44, 1.096 / 38.61; 1b15e950: 0.180 / 30.28, 0.468 / 35.43, 1.087 / 38.33; 2bb4b08d:
 # 0.182 / 30.20, 0.470 / 35.37, 1.094 / 38.29; b4ee55c6: 0.184 / 30.13, 0.475 / 35.29,
 # 1.122 / 38.25; 36c5cf85, 128 channels: 0.178 / 30.00, 0.456 / 34.83, 0.983 / 36.95;
 # 315f78e7, trained with an L1 penalty: 0.160 / 28.83, 0.410 / 33.93, 0.874 / 36.77); the bounds
 # leave room for retrained weights, not for a broken codec.
-BOUNDS = [(0, 0.25, 28.0), (50, 0.6, 33.0), (100, 1.25, 35.5)]
+BOUNDS = [(0, 0.25, 28.0), (50, 0.7, 34.0), (100, 2.0, 38.0)]
 
 
 @pytest.fixture(scope="module")
