@@ -12,6 +12,9 @@
 #   abc         stages a (H/4), b (H/4), c = rd (H/2)
 # Then codes EVAL_IMAGES photos of val/ with the real codec (lib.sh) and tabulates BD-rate
 # against rd (training.sweep_report). TEACHER_SRC must code val/ >= 5% better than the student.
+# The recorded run (2026-12-08) started from runs/student_top at 21,714 steps, which left the
+# tree then: `git show 5db788d:runs/student_top/ckpt.pt > runs/sweep/equal_cpu_student.pt`
+# repeats it (an existing frozen copy is kept).
 # Usage: [STUDENT_SRC=CKPT] [TEACHER_SRC=CKPT] [OUT=DIR] experiments/distill_equal_cpu.sh [H] [ARM...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
